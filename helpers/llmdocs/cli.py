@@ -1,0 +1,159 @@
+"""The `llmdocs` command: run, status, check, env, new, sync."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .environment import DEVICES
+from .errors import LlmdocsError
+from .execute import DEFAULT_TIMEOUT_S
+from .profiles import PROFILES
+from .project import Project, chapter_name, find_project
+from .status import State
+
+console = Console(stderr=True, highlight=False)
+
+STATE_STYLE = {
+    State.FRESH: "green", State.STALE_ENV: "yellow", State.STALE_CODE: "red",
+    State.MISSING: "red", State.BROKEN: "red",
+}
+
+profile_option = click.option(
+    "--profile", type=click.Choice(PROFILES), default="offline", show_default=True,
+    envvar="LLMDOCS_PROFILE", help="offline: embedded models; reference: the source's Hub models.",
+)
+device_option = click.option(
+    "--device", type=click.Choice(DEVICES), default="auto", show_default=True,
+    envvar="LLMDOCS_DEVICE", help="auto picks CUDA when a GPU is present.",
+)
+
+
+@click.group()
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Project root (default: the nearest folder with snippets/).")
+@click.pass_context
+def main(ctx: click.Context, root: str | None) -> None:
+    """Run LLM Basics snippet chapters and keep their stored outputs current."""
+    from pathlib import Path
+
+    try:
+        ctx.obj = Project(Path(root).resolve()) if root else find_project()
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@click.argument("chapters", nargs=-1)
+@click.option("--force", is_flag=True, help="Run even chapters whose outputs are fresh.")
+@profile_option
+@device_option
+@click.option("--timeout", type=int, default=DEFAULT_TIMEOUT_S, show_default=True,
+              envvar="LLMDOCS_TIMEOUT", help="Seconds one cell may run before it is stopped.")
+@click.pass_obj
+def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, device: str,
+        timeout: int) -> None:
+    """Execute stale chapters (or CHAPTERS) and update their stored outputs."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .runner import describe_failure, run_chapters
+
+    names = [chapter_name(c) for c in chapters]
+    started = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+        state = {"chapter": ""}
+
+        def on_chapter(name: str, index: int, total: int) -> None:
+            state["chapter"] = name
+            bar.update(task, description=f"[bold]{name}[/] ({index}/{total}) · starting kernel")
+
+        def on_cell(cell: str, index: int, total: int) -> None:
+            bar.update(task, description=f"[bold]{state['chapter']}[/] · {cell} ({index}/{total})")
+
+        summary = run_chapters(project, names or None, force=force, profile=profile,
+                               device=device, timeout_s=timeout, progress=on_cell,
+                               on_chapter=on_chapter)
+    for chapter_run in summary.runs:
+        if not chapter_run.executed:
+            console.print(f"  [dim]{chapter_run.chapter}: skipped ({chapter_run.reason})[/]")
+        elif chapter_run.failure:
+            console.print(f"  [red]{chapter_run.chapter}: FAILED[/] after {chapter_run.wall_s:.1f} s")
+        else:
+            what = "updated" if chapter_run.changed else "unchanged"
+            console.print(f"  [green]{chapter_run.chapter}[/]: {chapter_run.cells} cells, "
+                          f"{chapter_run.wall_s:.1f} s (kernel start "
+                          f"{chapter_run.kernel_start_s:.1f} s), stored output {what}")
+    executed = sum(1 for r in summary.runs if r.executed)
+    console.print(f"{executed} chapter(s) executed, {summary.cells_executed} cells, "
+                  f"{time.perf_counter() - started:.1f} s")
+    if summary.failures:
+        console.print(f"[red]{len(summary.failures)} chapter(s) failed; their previous "
+                      "stored outputs are untouched:[/]")
+        for failed in summary.failures:
+            assert failed.failure is not None
+            console.print(f"  - {describe_failure(failed.failure)}", soft_wrap=True)
+        sys.exit(1)
+
+
+def _status_table(project: Project, profile: str, device: str) -> tuple[Table, bool]:
+    from .status import expected_environment, project_status
+
+    table = Table("chapter", "state", "detail")
+    blocking = False
+    for status in project_status(project, expected_environment(profile, device)):
+        style = STATE_STYLE[status.state]
+        table.add_row(status.chapter, f"[{style}]{status.state.value}[/]", status.detail)
+        blocking |= status.state.blocking
+    return table, blocking
+
+
+@main.command()
+@profile_option
+@device_option
+@click.pass_obj
+def status(project: Project, profile: str, device: str) -> None:
+    """List each chapter as fresh, stale (code or environment) or missing."""
+    table, _ = _status_table(project, profile, device)
+    Console().print(table)
+
+
+@main.command()
+@profile_option
+@device_option
+@click.pass_obj
+def check(project: Project, profile: str, device: str) -> None:
+    """Like status, without executing anything; exit 1 when a chapter is code-stale or missing."""
+    table, blocking = _status_table(project, profile, device)
+    Console().print(table)
+    if blocking:
+        console.print("[red]stored outputs are out of date:[/] run `llmdocs run`, then commit "
+                      "snippets/outputs/")
+        sys.exit(1)
+
+
+@main.command()
+@profile_option
+@device_option
+@click.pass_obj
+def env(project: Project, profile: str, device: str) -> None:
+    """Print `export` lines that point the snippets at the profile's models.
+
+    eval "$(llmdocs env)" && python snippets/<chapter>.py shows what the site shows.
+    """
+    from .environment import resolve_device
+    from .profiles import DEVICE_ENV, ROLES, model_locations
+
+    variables = model_locations(profile, list(ROLES))
+    variables[DEVICE_ENV] = resolve_device(device)
+    for key, value in variables.items():
+        click.echo(f"export {key}='{value}'")
+
+
+if __name__ == "__main__":
+    main()

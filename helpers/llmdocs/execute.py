@@ -1,0 +1,147 @@
+"""Execute one chapter in a fresh Jupyter kernel, cell by cell, and capture what it shows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from .capture import convert_outputs, traceback_line
+from .chapters import Chapter
+from .errors import CellFailure
+from .store import StoredCell
+
+DEFAULT_TIMEOUT_S = 600
+
+# Silence at the source what would otherwise land in captured stderr.
+KERNEL_ENV = {
+    "TQDM_DISABLE": "1",  # transformers' "Loading weights" and any other tqdm bar
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYTHONHASHSEED": "0",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # debugpy's frozen-modules note on startup
+    "JUPYTER_PLATFORM_DIRS": "1",
+}
+
+# Run before the chapter's cells and never stored: stable figure output.
+PRELUDE = """\
+%config InlineBackend.figure_formats = ['png']
+%config InlineBackend.rc = {'figure.dpi': 96, 'savefig.dpi': 96}
+import warnings as _w
+_w.filterwarnings("ignore", message=".*IProgress not found.*")
+del _w
+"""
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ChapterResult:
+    """Cells captured so far, and the failure that stopped the chapter, if any."""
+
+    cells: dict[str, StoredCell] = field(default_factory=dict)
+    failure: CellFailure | None = None
+    kernel_start_s: float = 0.0
+
+
+def execute_chapter(
+    chapter: Chapter,
+    env: dict[str, str],
+    *,
+    cwd: Path,
+    timeout_s: int = DEFAULT_TIMEOUT_S,
+    progress: Progress | None = None,
+) -> ChapterResult:
+    """Run every cell of ``chapter`` in order in one new kernel; stop at the first failure."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(PRELUDE)] + [
+        nbformat.v4.new_code_cell(cell.source, metadata={"tags": list(cell.tags)})
+        for cell in chapter.cells
+    ]
+    # IPC sockets instead of TCP on loopback: nothing to eavesdrop on, and ipykernel's
+    # "running over TCP without encryption" warning never appears.
+    socket_dir = tempfile.mkdtemp(prefix="llmdocs-kernel-")
+    manager = KernelManager(kernel_name="python3", transport="ipc", ip=f"{socket_dir}/kernel")
+    client = NotebookClient(
+        notebook,
+        km=manager,
+        timeout=timeout_s,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(cwd)}},
+        interrupt_on_timeout=False,
+    )
+    kernel_env = {**os.environ, **KERNEL_ENV, **env}
+    result = ChapterResult()
+    shown = _shown_path(chapter.path, cwd)
+    try:
+        with open(f"{socket_dir}/kernel.log", "w+b") as kernel_log:
+            _run_cells(
+                client, notebook, chapter, result, shown, timeout_s, progress, kernel_env,
+                kernel_log,
+            )
+    finally:
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    return result
+
+
+def _run_cells(
+    client: NotebookClient, notebook: nbformat.NotebookNode, chapter: Chapter,
+    result: ChapterResult, shown: str, timeout_s: int, progress: Progress | None,
+    kernel_env: dict[str, str], kernel_log: BinaryIO,
+) -> None:
+    started = time.perf_counter()
+    # The kernel process's own log (not cell output, which travels over ZMQ) goes to a file,
+    # so shutdown chatter stays off the terminal yet a crash can still be explained.
+    with client.setup_kernel(env=kernel_env, stderr=kernel_log, stdout=kernel_log):
+        result.kernel_start_s = time.perf_counter() - started
+        client.execute_cell(notebook.cells[0], 0)
+        for index, cell in enumerate(chapter.cells, start=1):
+            if progress:
+                progress(cell.name, index, len(chapter.cells))
+            nb_cell = notebook.cells[index]
+            begun = time.perf_counter()
+            try:
+                client.execute_cell(nb_cell, index)
+            except CellTimeoutError:
+                result.failure = CellFailure(
+                    shown, cell.name, cell.line,
+                    f"timed out after {timeout_s} s (raise it with --timeout)",
+                )
+                return
+            except CellExecutionError as exc:
+                outputs = convert_outputs(nb_cell.outputs)
+                trace = next((o["error"]["traceback"] for o in outputs if "error" in o), [])
+                in_cell = traceback_line(trace)
+                line = cell.line + in_cell - 1 if in_cell else cell.line
+                result.failure = CellFailure(shown, cell.name, line, f"{exc.ename}: {exc.evalue}")
+                return
+            except DeadKernelError as exc:
+                kernel_log.seek(0)
+                tail = kernel_log.read().decode("utf-8", "replace").strip()[-500:]
+                result.failure = CellFailure(
+                    shown, cell.name, cell.line, f"kernel died ({exc}) {tail}".strip()
+                )
+                return
+            result.cells[cell.name] = StoredCell(
+                convert_outputs(nb_cell.outputs), time.perf_counter() - begun
+            )
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

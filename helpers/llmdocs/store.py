@@ -1,0 +1,146 @@
+"""Stored outputs: one JSON file per chapter, committed, readable in a diff.
+
+Text is kept as a list of lines, images as base64 in short lines. A digest over the
+content catches files that were hand-edited or damaged; writes are atomic (temp file in
+the same folder, then rename), so an interrupted run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+
+SCHEMA = 1
+Output = dict[str, Any]
+
+
+@dataclass
+class StoredCell:
+    """What one cell produced and how long it took."""
+
+    outputs: list[Output]
+    duration_s: float = 0.0
+
+
+@dataclass
+class StoredChapter:
+    """A chapter's captured outputs and their provenance."""
+
+    chapter: str
+    source_key: str
+    profile: str
+    device: str
+    versions: dict[str, str]
+    models: dict[str, dict[str, str]]
+    captured: str
+    cells: dict[str, StoredCell] = field(default_factory=dict)
+
+    def environment(self) -> dict[str, Any]:
+        """The fields that make an output 'stale (environment)' when they differ."""
+        return {"profile": self.profile, "device": self.device, "versions": self.versions}
+
+    def content(self) -> dict[str, Any]:
+        """Everything but timings and the capture date: equal content means nothing changed."""
+        return {
+            "source_key": self.source_key,
+            **self.environment(),
+            "models": self.models,
+            "cells": {name: cell.outputs for name, cell in self.cells.items()},
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "schema": SCHEMA,
+            "chapter": self.chapter,
+            "source_key": self.source_key,
+            "profile": self.profile,
+            "device": self.device,
+            "versions": self.versions,
+            "models": self.models,
+            "captured": self.captured,
+            "cells": {
+                name: {"duration_s": round(cell.duration_s, 2), "outputs": cell.outputs}
+                for name, cell in self.cells.items()
+            },
+        }
+        body["digest"] = _digest(body)
+        return body
+
+
+def store_path(store_dir: Path, chapter: str) -> Path:
+    return Path(store_dir) / f"{chapter}.json"
+
+
+def _digest(body: dict[str, Any]) -> str:
+    canonical = {k: v for k, v in body.items() if k != "digest"}
+    blob = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def dumps(stored: StoredChapter) -> str:
+    return json.dumps(stored.to_json(), indent=1, ensure_ascii=False) + "\n"
+
+
+def read_store(path: Path) -> StoredChapter:
+    """Load a stored chapter; StoreError with the remedy when it is corrupt or hand-edited."""
+    path = Path(path)
+    remedy = f"run `llmdocs run --force {path.stem}` to capture it again"
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no stored outputs; run `llmdocs run {path.stem}`") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{path}: stored outputs are not valid JSON ({exc}); {remedy}") from None
+    if not isinstance(body, dict) or body.get("schema") != SCHEMA:
+        raise StoreError(f"{path}: unknown stored-output schema; {remedy}")
+    if body.get("digest") != _digest(body):
+        raise StoreError(
+            f"{path}: stored outputs were edited by hand or damaged (digest mismatch); "
+            f"never edit them, {remedy}"
+        )
+    try:
+        cells = {
+            name: StoredCell(list(cell["outputs"]), float(cell["duration_s"]))
+            for name, cell in body["cells"].items()
+        }
+        return StoredChapter(
+            chapter=body["chapter"], source_key=body["source_key"], profile=body["profile"],
+            device=body["device"], versions=dict(body["versions"]), models=dict(body["models"]),
+            captured=body["captured"], cells=cells,
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise StoreError(f"{path}: stored outputs lack a field ({exc}); {remedy}") from None
+
+
+def write_store(path: Path, stored: StoredChapter) -> bool:
+    """Write atomically; keep the existing file byte-identical when its content is unchanged.
+
+    Returns True when the file changed. A re-run that reproduces the same outputs in the
+    same environment keeps the old date and timings, so git stays clean.
+    """
+    path = Path(path)
+    try:
+        previous = read_store(path)
+    except StoreError:
+        previous = None
+    if previous is not None and previous.content() == stored.content():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(dumps(stored))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return True
