@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import nbformat
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -74,7 +74,7 @@ def execute_chapter(
     # IPC sockets instead of TCP on loopback: nothing to eavesdrop on, and ipykernel's
     # "running over TCP without encryption" warning never appears.
     socket_dir = tempfile.mkdtemp(prefix="llmdocs-kernel-")
-    manager = KernelManager(kernel_name="python3", transport="ipc", ip=f"{socket_dir}/kernel")
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{socket_dir}/kernel")
     client = NotebookClient(
         notebook,
         km=manager,

@@ -1,0 +1,1 @@
+"""The `llmdocs` MkDocs plugin."""

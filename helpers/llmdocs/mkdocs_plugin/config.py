@@ -1,0 +1,36 @@
+"""Options of the llmdocs MkDocs plugin."""
+
+from __future__ import annotations
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+
+from ..environment import DEVICES
+from ..execute import DEFAULT_TIMEOUT_S
+from ..profiles import PROFILES
+
+
+class LlmdocsConfig(Config):
+    """`plugins: - llmdocs: {…}` in mkdocs.yml."""
+
+    enabled = c.Type(bool, default=True)
+    """Turn the plugin off entirely (every hook returns at once): the performance baseline."""
+
+    execute = c.Type(bool, default=False)
+    """Build-time capture: run stale chapters before rendering. LLMDOCS_EXECUTE=1 also turns it on."""
+
+    profile = c.Choice(PROFILES, default="offline")
+    """Models used when executing: offline (embedded) or reference (the source's Hub models)."""
+
+    device = c.Choice(DEVICES, default="auto")
+    """Device used when executing."""
+
+    timeout = c.Type(int, default=DEFAULT_TIMEOUT_S)
+    """Seconds a cell may run during build-time capture."""
+
+    notebooks = c.Type(bool, default=True)
+    """Generate one notebook per chapter and language, rendered by mkdocs-jupyter."""
+
+    notebooks_dir = c.Type(str, default=".llmdocs-cache/notebooks")
+    """Where generated notebooks are written (relative to mkdocs.yml), outside docs/ so that
+    `mkdocs serve` does not rebuild in a loop."""

@@ -1,0 +1,92 @@
+"""Find what a directive embeds: the cell's code, its stored outputs, and what to warn about."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..chapters import Chapter
+from ..directives import Directive
+from ..errors import ChapterError
+from ..project import Project
+from ..render import labels
+from ..status import ChapterStatus, State, chapter_status, expected_environment
+from ..store import Output, StoredChapter
+
+
+@dataclass
+class Found:
+    """The pieces a directive renders, plus messages for the build log and the page."""
+
+    source: str | None = None
+    stored: StoredChapter | None = None
+    outputs: list[Output] | None = None
+    notice: str = ""
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+
+
+class Lookup:
+    """Per-build cache of chapter statuses (each chapter is parsed and read once a build)."""
+
+    def __init__(self, project: Project, profile: str, device: str) -> None:
+        self.project = project
+        self.profile = profile
+        self.device = device
+        self._statuses: dict[str, ChapterStatus] = {}
+        self._expected: dict[str, object] | None = None
+
+    def status(self, name: str) -> ChapterStatus:
+        if name not in self._statuses:
+            if self._expected is None:
+                self._expected = expected_environment(self.profile, self.device)
+            self._statuses[name] = chapter_status(self.project, name, self._expected)
+        return self._statuses[name]
+
+    def chapter(self, name: str) -> Chapter | None:
+        try:
+            return self.project.chapter(name)
+        except ChapterError:
+            return None
+
+    def stored(self, name: str) -> StoredChapter | None:
+        return self.status(name).stored
+
+    def find(self, directive: Directive, page: str, language: str) -> Found:
+        words = labels(language)
+        status = self.status(directive.chapter)
+        chapter = self.chapter(directive.chapter)
+        found = Found()
+        if chapter is None:
+            found.warnings.append(status.detail or "unknown chapter")
+            found.notice = words["unknown"].format(ref=directive.ref, reason=status.detail)
+            return found
+        try:
+            found.source = chapter.cell(directive.cell).source
+        except KeyError:
+            reason = (f"{self.project.relative(chapter.path)} has no cell {directive.cell!r} "
+                      f"(cells: {', '.join(chapter.cell_names)})")
+            found.warnings.append(reason)
+            found.notice = words["unknown"].format(ref=directive.ref, reason=reason)
+            return found
+        run = f"run `llmdocs run {directive.chapter}`"
+        if status.state is State.MISSING:
+            found.warnings.append(f"no stored output; {run}")
+            found.notice = words["missing"].format(chapter=directive.chapter)
+            return found
+        if status.state is State.BROKEN:
+            found.warnings.append(status.detail)
+            found.notice = words["broken"].format(reason=status.detail)
+            return found
+        if status.state is State.STALE_CODE:
+            found.warnings.append(f"stored output is stale (code changed); {run}")
+            found.notice = words["stale_code"].format(chapter=directive.chapter)
+        elif status.state is State.STALE_ENV:
+            found.infos.append(f"captured in another environment ({status.detail})")
+        found.stored = status.stored
+        cell = status.stored.cells.get(directive.cell) if status.stored else None
+        if cell is None:
+            found.warnings.append(f"no stored output for this cell; {run}")
+            found.notice = found.notice or words["missing"].format(chapter=directive.chapter)
+        else:
+            found.outputs = cell.outputs
+        return found

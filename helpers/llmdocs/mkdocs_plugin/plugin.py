@@ -1,0 +1,183 @@
+"""Embed snippet cells and their stored outputs into MkDocs pages, in every language."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from ..directives import Directive, DirectiveError, find_directives
+from ..project import Project
+from ..render import code_markdown, labels, notice_html, output_html, provenance_html
+from .config import LlmdocsConfig
+from .lookup import Lookup
+from .notebook_files import NotebookPages
+
+log = logging.getLogger("mkdocs.plugins.llmdocs")
+ASSET = "assets/llmdocs.css"
+TRUE = ("1", "true", "yes", "on")
+
+
+class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
+    """Renders `<!-- llmdocs CHAPTER:CELL -->` directives from stored outputs."""
+
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.project: Project | None = None
+        self.lookup: Lookup | None = None
+        self.notebooks: NotebookPages | None = None
+        self.stash: dict[str, str] = {}
+        self.token = secrets.token_hex(4)
+        self.cells_executed = 0
+
+    @property
+    def executing(self) -> bool:
+        return self.config.execute or os.environ.get("LLMDOCS_EXECUTE", "").lower() in TRUE
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        if not self.config.enabled:
+            return config
+        extensions = config.markdown_extensions
+        if "pymdownx.superfences" not in extensions and "fenced_code" not in extensions:
+            raise PluginError(
+                "The 'llmdocs' plugin requires the 'pymdownx.superfences' Markdown extension "
+                "(or 'fenced_code'): add it under markdown_extensions in mkdocs.yml"
+            )
+        self.project = Project(Path(config.config_file_path).resolve().parent)
+        if ASSET not in config.extra_css:
+            config.extra_css.append(ASSET)
+        return config
+
+    def on_pre_build(self, config: MkDocsConfig) -> None:
+        if not self.config.enabled:
+            return
+        assert self.project is not None
+        self.lookup = Lookup(self.project, self.config.profile, self.config.device)
+        if not self.executing:
+            return
+        from ..runner import describe_failure, run_chapters  # torch-free until needed
+
+        summary = run_chapters(
+            self.project, profile=self.config.profile, device=self.config.device,
+            timeout_s=self.config.timeout,
+        )
+        self.cells_executed = summary.cells_executed
+        ran = [r.chapter for r in summary.runs if r.executed]
+        log.info(
+            "llmdocs: executed %d cells in %d chapters%s", summary.cells_executed, len(ran),
+            f" ({', '.join(ran)})" if ran else "; every stored output is fresh",
+        )
+        for failed in summary.failures:
+            assert failed.failure is not None
+            log.warning("llmdocs: %s", describe_failure(failed.failure))
+        self.lookup = Lookup(self.project, self.config.profile, self.config.device)
+
+    @event_priority(0)  # before mkdocs-static-i18n (-100) builds its per-language file sets
+    def _add_files(self, files: Files, config: MkDocsConfig) -> Files | None:
+        if not self.config.enabled:
+            return files
+        files.append(File.generated(config, ASSET, abs_src_path=str(_asset_path())))
+        if self.config.notebooks and "mkdocs-jupyter" in config.plugins:
+            assert self.project is not None and self.lookup is not None
+            self.notebooks = NotebookPages(
+                self.project, self.lookup, self.project.root / self.config.notebooks_dir
+            )
+            self.notebooks.add_files(files, config)
+        return files
+
+    @event_priority(-110)  # after mkdocs-static-i18n (-100): see notebook_files for why
+    def _add_notebook_pages(self, files: Files, config: MkDocsConfig) -> Files | None:
+        if not self.config.enabled or self.notebooks is None:
+            return files
+        return self.notebooks.add_notebook_pages(files, config)
+
+    on_files = CombinedEvent(_add_files, _add_notebook_pages)
+
+    def on_page_markdown(
+        self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str | None:
+        if not self.config.enabled:
+            return markdown
+        assert self.lookup is not None
+        source = page.file.src_uri
+        try:
+            directives = find_directives(markdown, source)
+        except DirectiveError as exc:
+            raise PluginError(str(exc)) from None
+        language = _language(page, config)
+        lines = markdown.splitlines()
+        for directive in reversed(directives):
+            lines[directive.line - 1] = self._render(directive, source, language)
+        if self.notebooks is not None:
+            link = self.notebooks.link_markdown(page, language)
+            if link:
+                lines.append("\n" + link)
+        return "\n".join(lines)
+
+    def _render(self, directive: Directive, page: str, language: str) -> str:
+        assert self.lookup is not None
+        found = self.lookup.find(directive, page, language)
+        for message in found.warnings:
+            log.warning("%s:%d: %s: %s", page, directive.line, directive.ref, message)
+        for message in found.infos:
+            log.info("%s:%d: %s: %s", page, directive.line, directive.ref, message)
+        parts: list[str] = []
+        if found.notice:
+            parts.append(self._stash(notice_html(found.notice, language)))
+        if found.source is not None and directive.show in ("both", "code"):
+            parts.append(code_markdown(found.source))
+        if found.stored is not None and found.outputs is not None and directive.show != "code":
+            html = output_html(found.outputs, directive.ref, language, directive.alt)
+            if html:
+                parts.append(self._stash(html + provenance_html(found.stored, language)))
+        return "\n\n" + "\n\n".join(parts) + "\n\n"
+
+    def _stash(self, html: str) -> str:
+        key = f"llmdocs-{self.token}-{len(self.stash)}"
+        self.stash[key] = html
+        return key
+
+    def on_page_content(
+        self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str | None:
+        if not self.config.enabled or not self.stash:
+            return html
+        for key, fragment in self.stash.items():
+            if key in html:
+                html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
+        return html
+
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if self.config.enabled:
+            self.stash.clear()
+        return output
+
+    def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
+        if self.config.enabled and self.project is not None:
+            # Editing a snippet rebuilds; with execute on, only its chapter is stale and runs.
+            server.watch(str(self.project.snippets_dir))
+        return server
+
+
+def _asset_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "assets" / "llmdocs.css"
+
+
+def _language(page: Page, config: MkDocsConfig) -> str:
+    locale = getattr(page.file, "locale", None)
+    if locale:
+        return str(locale)
+    language = config.theme.get("language") if config.theme else None
+    return str(language or "en")
+
+
+__all__ = ["LlmdocsPlugin", "labels"]

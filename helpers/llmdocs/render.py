@@ -1,0 +1,113 @@
+"""Render a stored cell into page content: the code as Markdown, the output as HTML.
+
+Captured text is always escaped (`<s>` stays `<s>` on the page); captured HTML passes
+through nh3's allow-list sanitizer; images become <img> with alt text in the page's language.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from .capture import join_lines
+from .store import Output, StoredChapter
+
+LABELS = {
+    "zh": {
+        "output": "输出",
+        "from": "输出来自",
+        "captured": "捕获于",
+        "stale_title": "此输出可能已过期",
+        "stale_code": "代码在捕获之后已修改，运行 <code>llmdocs run {chapter}</code> 可重新捕获。",
+        "missing": "尚无存储的输出，运行 <code>llmdocs run {chapter}</code> 以捕获。",
+        "unknown": "找不到 <code>{ref}</code>：{reason}",
+        "broken": "存储的输出无法读取：{reason}",
+        "figure": "代码单元 {ref} 生成的图",
+        "notebook": "以 Jupyter 笔记本查看和下载本章",
+    },
+    "en": {
+        "output": "Output",
+        "from": "Output from",
+        "captured": "captured",
+        "stale_title": "This output may be out of date",
+        "stale_code": "The code changed after this output was captured; "
+        "run <code>llmdocs run {chapter}</code> to capture it again.",
+        "missing": "No stored output yet; run <code>llmdocs run {chapter}</code> to capture it.",
+        "unknown": "Cannot find <code>{ref}</code>: {reason}",
+        "broken": "The stored output cannot be read: {reason}",
+        "figure": "Figure produced by cell {ref}",
+        "notebook": "View and download this chapter as a Jupyter notebook",
+    },
+}
+
+
+def labels(language: str) -> dict[str, str]:
+    return LABELS.get(language, LABELS["en"])
+
+
+def code_markdown(source: str) -> str:
+    """A fenced Python block whose fence is longer than any backtick run inside the code."""
+    longest = max((len(run) for run in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}python\n{source.rstrip()}\n{fence}"
+
+
+def _pre(css: str, text: str) -> str:
+    return f'<pre class="{css}"><code>{html.escape(text, quote=False)}</code></pre>'
+
+
+def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -> str:
+    """One cell's outputs as HTML, or '' when it printed nothing."""
+    import nh3
+
+    parts: list[str] = []
+    for output in outputs:
+        if "stream" in output:
+            parts.append(_pre(f"llmdocs-stream llmdocs-{output['stream']}", join_lines(output["text"])))
+        elif "error" in output:
+            error = output["error"]
+            parts.append(_pre("llmdocs-error", join_lines(error["traceback"])))
+        elif "data" in output:
+            data = output["data"]
+            if "image/png" in data:
+                text = alt or labels(language)["figure"].format(ref=ref)
+                parts.append(
+                    f'<img class="llmdocs-image" alt="{html.escape(text)}" '
+                    f'src="data:image/png;base64,{"".join(data["image/png"])}">'
+                )
+            elif "image/svg+xml" in data:
+                parts.append(f'<div class="llmdocs-svg">{nh3.clean(join_lines(data["image/svg+xml"]))}</div>')
+            elif "text/html" in data:
+                parts.append(f'<div class="llmdocs-html">{nh3.clean(join_lines(data["text/html"]))}</div>')
+            elif "text/plain" in data:
+                parts.append(_pre("llmdocs-stream llmdocs-result", join_lines(data["text/plain"])))
+    if not parts:
+        return ""
+    label = html.escape(labels(language)["output"])
+    return (
+        f'<div class="llmdocs-output no-copy" data-cell="{html.escape(ref)}" '
+        f'data-label="{label}">' + "".join(parts) + "</div>"
+    )
+
+
+def provenance_html(stored: StoredChapter, language: str) -> str:
+    """The small line under an output: model, device, versions, capture date."""
+    words = labels(language)
+    models = ", ".join(m.get("id", "?").rsplit("/", 1)[-1] for m in stored.models.values())
+    shown = {"python": "Python"}
+    versions = " · ".join(
+        f"{shown.get(name, name)} {version}" for name, version in stored.versions.items()
+    )
+    items = [models] if models else []
+    items += [stored.device, versions, f"{words['captured']} {stored.captured}"]
+    text = " · ".join(html.escape(item) for item in items)
+    return f'<p class="llmdocs-provenance">{html.escape(words["from"])} {text}</p>'
+
+
+def notice_html(message: str, language: str) -> str:
+    """A visible warning box (Material admonition markup) for stale or missing outputs."""
+    title = html.escape(labels(language)["stale_title"])
+    return (
+        f'<div class="admonition warning llmdocs-stale"><p class="admonition-title">{title}</p>'
+        f"<p>{message}</p></div>"
+    )
