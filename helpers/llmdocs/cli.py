@@ -155,5 +155,36 @@ def env(project: Project, profile: str, device: str) -> None:
         click.echo(f"export {key}='{value}'")
 
 
+@main.command()
+@click.argument("chapter")
+@click.option("--title", default=None, help="Page title (default: from the chapter name).")
+@click.pass_obj
+def new(project: Project, chapter: str, title: str | None) -> None:
+    """Scaffold snippets/CHAPTER.py, its pages in both languages and a nav entry."""
+    from .scaffold import new_chapter
+
+    try:
+        written = new_chapter(project, chapter_name(chapter), title)
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        console.print(f"  wrote {project.relative(path)}")
+    console.print(f"next: `llmdocs run {chapter_name(chapter)}`, then `mkdocs build --strict`")
+
+
+@main.command()
+@click.pass_obj
+def sync(project: Project) -> None:
+    """Check that every page exists in zh and en with the same embedded cells and headings."""
+    from .translations import check_translations
+
+    problems = check_translations(project.docs_dir)
+    for problem in problems:
+        click.echo(f"{project.relative(project.docs_dir)}/{problem}")
+    if problems:
+        raise click.ClickException(f"{len(problems)} translation problem(s)")
+    click.echo("every page has both languages, the same embedded cells and headings")
+
+
 if __name__ == "__main__":
     main()
