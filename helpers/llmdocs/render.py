@@ -6,6 +6,7 @@ through nh3's allow-list sanitizer; images become <img> with alt text in the pag
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 
@@ -56,10 +57,26 @@ def _pre(css: str, text: str) -> str:
     return f'<pre class="{css}"><code>{html.escape(text, quote=False)}</code></pre>'
 
 
-def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -> str:
-    """One cell's outputs as HTML, or '' when it printed nothing."""
+# Captured HTML may style itself (token chips, tables) but never run script or load anything.
+SAFE_ATTRIBUTES = {"*": {"class", "title", "role", "aria-label", "style", "lang"}}
+SAFE_STYLE = {
+    "color", "background-color", "border", "border-radius", "padding", "margin",
+    "font-weight", "font-family", "font-size", "display", "white-space", "text-align",
+}
+
+
+def sanitize(fragment: str) -> str:
+    """Allow-list sanitizing of captured HTML (nh3/ammonia): no script, no event handlers."""
     import nh3
 
+    attributes = {**{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()}}
+    for tag, extra in SAFE_ATTRIBUTES.items():
+        attributes[tag] = attributes.get(tag, set()) | extra
+    return nh3.clean(fragment, attributes=attributes, filter_style_properties=SAFE_STYLE)
+
+
+def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -> str:
+    """One cell's outputs as HTML, or '' when it printed nothing."""
     parts: list[str] = []
     for output in outputs:
         if "stream" in output:
@@ -76,9 +93,15 @@ def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -
                     f'src="data:image/png;base64,{"".join(data["image/png"])}">'
                 )
             elif "image/svg+xml" in data:
-                parts.append(f'<div class="llmdocs-svg">{nh3.clean(join_lines(data["image/svg+xml"]))}</div>')
+                # As an <img>, an SVG cannot run script or reach the page.
+                svg = base64.b64encode(join_lines(data["image/svg+xml"]).encode()).decode()
+                text = alt or labels(language)["figure"].format(ref=ref)
+                parts.append(
+                    f'<img class="llmdocs-image" alt="{html.escape(text)}" '
+                    f'src="data:image/svg+xml;base64,{svg}">'
+                )
             elif "text/html" in data:
-                parts.append(f'<div class="llmdocs-html">{nh3.clean(join_lines(data["text/html"]))}</div>')
+                parts.append(f'<div class="llmdocs-html">{sanitize(join_lines(data["text/html"]))}</div>')
             elif "text/plain" in data:
                 parts.append(_pre("llmdocs-stream llmdocs-result", join_lines(data["text/plain"])))
     if not parts:
