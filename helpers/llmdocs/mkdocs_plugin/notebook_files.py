@@ -90,6 +90,7 @@ class NotebookPages:
         # static-i18n publishes a non-default language under /<language>/.
         prefix = f"{language}/" if language and language != default else ""
         src_dir = str(self.out_dir / (language or "default"))
+        self._separate_jupyter_cache(config, language or "default")
         for uri in self.by_language.get(language, []):
             stem = posixpath.splitext(uri)[0]
             dest = f"{prefix}{stem}/index.html" if config.use_directory_urls else f"{prefix}{stem}.html"
@@ -97,6 +98,20 @@ class NotebookPages:
                 NotebookPage(uri, src_dir, config.site_dir, config.use_directory_urls, dest_uri=dest)
             )
         return files
+
+    def _separate_jupyter_cache(self, config: MkDocsConfig, language: str) -> None:
+        """One mkdocs-jupyter cache folder per language.
+
+        mkdocs-jupyter evicts, after each build, every cache entry that build did not use;
+        static-i18n runs one build per language, so with a shared folder each language
+        evicts the other's entries and no rebuild ever hits the cache.
+        """
+        jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is None or not jupyter.config.get("cache"):
+            return
+        if not hasattr(jupyter, "llmdocs_cache_base"):  # the plugin outlives each language build
+            jupyter.llmdocs_cache_base = str(jupyter.config["cache_dir"])
+        jupyter.config["cache_dir"] = posixpath.join(jupyter.llmdocs_cache_base, language)
 
     def link_markdown(self, page: Page, language: str) -> str:
         """A download line for the page's notebooks (relative links MkDocs resolves)."""
