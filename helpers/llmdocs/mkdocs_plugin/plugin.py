@@ -109,6 +109,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             return markdown
         assert self.lookup is not None
         source = page.file.src_uri
+        # MkDocs converts each page's Markdown and then its HTML before the next page, so the
+        # stash only ever holds this page's fragments.
+        self.stash = {}
         try:
             directives = find_directives(markdown, source)
         except DirectiveError as exc:
@@ -142,7 +145,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         return "\n\n" + "\n\n".join(parts) + "\n\n"
 
     def _stash(self, html: str) -> str:
-        key = f"llmdocs-{self.token}-{len(self.stash)}"
+        # Terminated so that key 1 is never a prefix of key 10.
+        key = f"llmdocs{self.token}x{len(self.stash)}x"
         self.stash[key] = html
         return key
 
@@ -155,11 +159,6 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
         return html
-
-    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
-        if self.config.enabled:
-            self.stash.clear()
-        return output
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
