@@ -48,6 +48,7 @@ refresh: install
 	$(VENV)/bin/llmdocs run $(ARGS)
 
 bench: install browser-deps
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/rebuild.py
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here) and
