@@ -45,8 +45,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[f
 def copy_site(into: Path) -> Path:
     site = into / "site-copy"
     site.mkdir(parents=True)
-    for name in ("mkdocs.yml", "docs", "snippets", "helpers"):
+    for name in ("mkdocs.yml", "docs", "snippets", "overrides"):
         source = ROOT / name
+        if not source.exists():
+            continue
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, site / name)
     return site
 
