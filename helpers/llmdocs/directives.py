@@ -15,7 +15,7 @@ START = re.compile(r"^\s*<!--\s*llmdocs\b")
 DIRECTIVE = re.compile(r"^\s*<!--\s*llmdocs\s+(?P<body>.*?)\s*-->\s*$")
 REFERENCE = re.compile(r"^(?P<chapter>[a-z0-9][a-z0-9_-]*):(?P<cell>[a-z0-9][a-z0-9_-]*)$")
 SHOW = ("both", "code", "output")
-FENCE = re.compile(r"^\s*(```|~~~)")
+FENCE = re.compile(r"^\s*(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
 
 
 class DirectiveError(LlmdocsError):
@@ -40,16 +40,17 @@ class Directive:
 def parse_line(text: str, page: str, line: int) -> Directive:
     """Parse one directive line; DirectiveError naming page and line when it is malformed."""
     usage = 'expected <!-- llmdocs CHAPTER:CELL [show=code|output|both] [alt="…"] -->'
+    malformed = f"{page}:{line}: malformed llmdocs directive"
     match = DIRECTIVE.match(text)
     if not match:
-        raise DirectiveError(f"{page}:{line}: malformed llmdocs directive {text.strip()!r}; {usage}")
+        raise DirectiveError(f"{malformed} {text.strip()!r}; {usage}")
     try:
         words = shlex.split(match.group("body"))
     except ValueError as exc:
-        raise DirectiveError(f"{page}:{line}: malformed llmdocs directive ({exc}); {usage}") from None
+        raise DirectiveError(f"{malformed} ({exc}); {usage}") from None
     reference = REFERENCE.match(words[0]) if words else None
     if reference is None:
-        raise DirectiveError(f"{page}:{line}: malformed llmdocs directive {text.strip()!r}; {usage}")
+        raise DirectiveError(f"{malformed} {text.strip()!r}; {usage}")
     options: dict[str, str] = {}
     for word in words[1:]:
         key, sep, value = word.partition("=")
@@ -67,10 +68,14 @@ def find_directives(markdown: str, page: str) -> list[Directive]:
     found: list[Directive] = []
     fence: str | None = None
     for number, text in enumerate(markdown.splitlines(), start=1):
-        opened = FENCE.match(text)
-        if opened:
-            marker = opened.group(1)
-            fence = None if fence == marker else (fence or marker)
+        found_fence = FENCE.match(text)
+        if found_fence:
+            marker = found_fence["marker"]
+            if fence is None:
+                fence = marker
+            elif marker[0] == fence[0] and len(marker) >= len(fence):
+                # A closing fence: the same character, at least as long, no info string.
+                fence = None if not found_fence["info"].strip() else fence
             continue
         if fence is None and START.match(text):
             found.append(parse_line(text, page, number))

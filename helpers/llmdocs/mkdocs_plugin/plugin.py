@@ -19,7 +19,7 @@ from ..project import Project
 from ..render import code_markdown, labels, notice_html, output_html, provenance_html
 from .config import LlmdocsConfig
 from .lookup import Lookup
-from .notebook_files import NotebookPages
+from .notebook_files import NotebookPage, NotebookPages
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 ASSET = "assets/llmdocs.css"
@@ -107,6 +107,11 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
     ) -> str | None:
         if not self.config.enabled:
             return markdown
+        if isinstance(page.file, NotebookPage):
+            # A notebook repeats its page, so it stays out of search: its Chinese headings
+            # get no unique ids, and Material's search breaks on repeated locations.
+            page.meta["search"] = {"exclude": True}
+            return markdown
         assert self.lookup is not None
         source = page.file.src_uri
         # MkDocs converts each page's Markdown and then its HTML before the next page, so the
@@ -118,7 +123,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             raise PluginError(str(exc)) from None
         language = _language(page, config)
         lines = markdown.splitlines()
-        for directive in reversed(directives):
+        for directive in directives:  # one line each: replacing keeps the numbering
             lines[directive.line - 1] = self._render(directive, source, language)
         if self.notebooks is not None:
             link = self.notebooks.link_markdown(page, language)
