@@ -38,6 +38,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.stash: dict[str, str] = {}
         self.token = secrets.token_hex(4)
         self.cells_executed = 0
+        self._default_404: bytes | None = None
 
     @property
     def executing(self) -> bool:
@@ -165,11 +166,38 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
         return html
 
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if not self.config.enabled:
+            return
+        self._default_404 = _file_localized_404(config, self._default_404)
+
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
             # Editing a snippet rebuilds; with execute on, only its chapter is stale and runs.
             server.watch(str(self.project.snippets_dir))
         return server
+
+
+def _file_localized_404(config: MkDocsConfig, default_404: bytes | None) -> bytes | None:
+    """Keep one 404 page per language; returns the default language's page, to restore later.
+
+    mkdocs-static-i18n builds each language into the same site folder and every build writes
+    the theme's 404.html to its root, so the last language would win. The default language's
+    page stays at the root; each other language's moves under its own folder.
+    """
+    i18n = config.plugins.get("i18n")
+    language = getattr(i18n, "current_language", None)
+    root_404 = Path(config.site_dir) / "404.html"
+    if not language or not root_404.is_file():
+        return default_404
+    if language == getattr(i18n, "default_language", None):
+        return root_404.read_bytes()
+    target = Path(config.site_dir) / language / "404.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(root_404.read_bytes())
+    if default_404 is not None:
+        root_404.write_bytes(default_404)
+    return default_404
 
 
 def _asset_path() -> Path:
