@@ -72,7 +72,15 @@ def sanitize(fragment: str) -> str:
     attributes = {**{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()}}
     for tag, extra in SAFE_ATTRIBUTES.items():
         attributes[tag] = attributes.get(tag, set()) | extra
-    return nh3.clean(fragment, attributes=attributes, filter_style_properties=SAFE_STYLE)
+    return nh3.clean(
+        fragment, attributes=attributes, filter_style_properties=SAFE_STYLE,
+        attribute_filter=_no_remote_sources,
+    )
+
+
+def _no_remote_sources(tag: str, attribute: str, value: str) -> str | None:
+    """Drop image sources: nh3 keeps http(s) ones, a third-party request at view time."""
+    return None if attribute in ("src", "srcset") else value
 
 
 def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -> str:
