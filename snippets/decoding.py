@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Decoding: from probabilities to text
+# # Decoding — turning probabilities into text
 #
 # Greedy decoding, sampling with temperature, top-k and top-p, repetition, length limits
 # and the end-of-turn token. Every sampled run starts with torch.manual_seed, so it
