@@ -150,8 +150,10 @@ def refresh_costs(site: Path, cache: Path) -> None:
     probe = ("import time,sys; from transformers import AutoModelForCausalLM as M; "
              "t=time.perf_counter(); M.from_pretrained(sys.argv[1]); "
              "print(f'{time.perf_counter()-t:.3f}')")
-    _, out = run([sys.executable, "-c", probe, model_env["LLM_BASICS_CHAT_MODEL"]], site, floor_env)
-    record("chat model load from the materialized cache", f"{float(out.split()[-1]):.2f} s", "≤ 1 s")
+    checkpoint = model_env["LLM_BASICS_CHAT_MODEL"]
+    _, out = run([sys.executable, "-c", probe, checkpoint], site, floor_env)
+    load_s = float(out.split()[-1])
+    record("chat model load from the materialized cache", f"{load_s:.2f} s", "≤ 1 s")
 
 
 def page_weight(site: Path) -> None:
@@ -215,7 +217,9 @@ def notebook_alternatives(site: Path, tmp: Path, cache: Path) -> None:
         "markdown_extensions: [pymdownx.superfences]\n")
     exec_build, _ = run([str(BIN / "mkdocs"), "build"], mdsite, model_env)
     record("markdown-exec, every build (re-runs all blocks)", f"{exec_build:.1f} s")
-    ours = next(float(v.split()[0]) for w, v, _ in rows if w.startswith("no-change rebuild, plugin on"))
+    ours = next(
+        float(v.split()[0]) for w, v, _ in rows if w.startswith("no-change rebuild, plugin on")
+    )
     record("no-change rebuild: mkdocs-jupyter / llmdocs", f"{again / ours:.1f}×")
     record("no-change rebuild: markdown-exec / llmdocs", f"{exec_build / ours:.1f}×")
 

@@ -83,7 +83,9 @@ def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, 
         if not chapter_run.executed:
             console.print(f"  [dim]{chapter_run.chapter}: skipped ({chapter_run.reason})[/]")
         elif chapter_run.failure:
-            console.print(f"  [red]{chapter_run.chapter}: FAILED[/] after {chapter_run.wall_s:.1f} s")
+            console.print(
+                f"  [red]{chapter_run.chapter}: FAILED[/] after {chapter_run.wall_s:.1f} s"
+            )
         else:
             what = "updated" if chapter_run.changed else "unchanged"
             console.print(f"  [green]{chapter_run.chapter}[/]: {chapter_run.cells} cells, "

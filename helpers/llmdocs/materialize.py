@@ -81,7 +81,8 @@ def ensure_chat_checkpoint() -> Path:
 
     print(f"llmdocs: materializing the offline chat model once into {target} ...", file=sys.stderr)
     quiet = {**os.environ, "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-    subprocess.run([sys.executable, "-m", "llmdocs.materialize", str(target)], check=True, env=quiet)
+    command = [sys.executable, "-m", "llmdocs.materialize", str(target)]
+    subprocess.run(command, check=True, env=quiet)
     return target
 
 

@@ -71,7 +71,8 @@ def build_notebook(
     for prose, directive in page_segments(markdown, page):
         if prose:
             cells.append(nbformat.v4.new_markdown_cell(_strip_directive_comments(prose)))
-        if directive is None or directive.chapter != chapter.name or directive.cell not in remaining:
+        embeds_here = directive is not None and directive.chapter == chapter.name
+        if directive is None or not embeds_here or directive.cell not in remaining:
             continue
         upto = remaining.index(directive.cell)
         for name in remaining[: upto + 1]:

@@ -88,7 +88,8 @@ def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -
     parts: list[str] = []
     for output in outputs:
         if "stream" in output:
-            parts.append(_pre(f"llmdocs-stream llmdocs-{output['stream']}", join_lines(output["text"])))
+            css = f"llmdocs-stream llmdocs-{output['stream']}"
+            parts.append(_pre(css, join_lines(output["text"])))
         elif "error" in output:
             error = output["error"]
             parts.append(_pre("llmdocs-error", join_lines(error["traceback"])))
@@ -109,7 +110,8 @@ def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -
                     f'src="data:image/svg+xml;base64,{svg}">'
                 )
             elif "text/html" in data:
-                parts.append(f'<div class="llmdocs-html">{sanitize(join_lines(data["text/html"]))}</div>')
+                fragment = sanitize(join_lines(data["text/html"]))
+                parts.append(f'<div class="llmdocs-html">{fragment}</div>')
             elif "text/plain" in data:
                 parts.append(_pre("llmdocs-stream llmdocs-result", join_lines(data["text/plain"])))
     if not parts:

@@ -1,4 +1,4 @@
-"""Run stale chapters and store their outputs: the verb behind `llmdocs run` and build-time capture."""
+"""Run stale chapters and store their outputs (`llmdocs run` and build-time capture)."""
 
 from __future__ import annotations
 

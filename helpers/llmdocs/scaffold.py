@@ -26,7 +26,7 @@ print("Hello from the {name} chapter")
 
 PAGES = {
     "zh": "# {title}\n\n在这里用中文写本章的内容。\n\n<!-- llmdocs {name}:hello -->\n",
-    "en": "# {title}\n\nWrite this chapter's prose here, in English.\n\n<!-- llmdocs {name}:hello -->\n",
+    "en": "# {title}\n\nWrite this chapter's prose here.\n\n<!-- llmdocs {name}:hello -->\n",
 }
 NAV_ITEM = re.compile(r"^(?P<indent>\s*)- (?:[^:]+:\s*)?(?P<page>[\w./-]+\.md)\s*$")
 

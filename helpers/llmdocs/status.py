@@ -4,7 +4,7 @@ importing torch, so `llmdocs check` answers in about a second."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from .errors import ChapterError, StoreError
 from .keys import source_key
@@ -12,7 +12,7 @@ from .project import Project
 from .store import StoredChapter, read_store, store_path
 
 
-class State(str, Enum):
+class State(StrEnum):
     FRESH = "fresh"
     STALE_CODE = "stale (code changed)"
     STALE_ENV = "stale (environment)"

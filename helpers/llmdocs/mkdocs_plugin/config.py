@@ -17,7 +17,7 @@ class LlmdocsConfig(Config):
     """Turn the plugin off entirely (every hook returns at once): the performance baseline."""
 
     execute = c.Type(bool, default=False)
-    """Build-time capture: run stale chapters before rendering. LLMDOCS_EXECUTE=1 also turns it on."""
+    """Build-time capture: run stale chapters before rendering (LLMDOCS_EXECUTE=1 also does)."""
 
     profile = c.Choice(PROFILES, default="offline")
     """Models used when executing: offline (embedded) or reference (the source's Hub models)."""

@@ -49,7 +49,7 @@ class NotebookPages:
         self.by_language: dict[str, list[str]] = defaultdict(list)  # language → notebook uris
 
     def add_files(self, files: Files, config: MkDocsConfig) -> None:
-        best: dict[tuple[str, str], tuple[int, str, File, str]] = {}
+        best: dict[tuple[str, str], tuple[int, str, str]] = {}
         for file in files.documentation_pages():
             if file.abs_src_path is None:
                 continue
@@ -63,11 +63,11 @@ class NotebookPages:
             counts: dict[str, int] = defaultdict(int)
             for directive in directives:
                 counts[directive.chapter] += 1
-            for chapter, count in counts.items():
-                key = (chapter, language)
+            for name, count in counts.items():
+                key = (name, language)
                 if key not in best or count > best[key][0]:
-                    best[key] = (count, file.src_uri, file, markdown)
-        for (chapter_name, language), (_, page_uri, _, markdown) in sorted(best.items()):
+                    best[key] = (count, file.src_uri, markdown)
+        for (chapter_name, language), (_, page_uri, markdown) in sorted(best.items()):
             try:
                 chapter = self.project.chapter(chapter_name)
             except ChapterError:
@@ -93,9 +93,12 @@ class NotebookPages:
         self._separate_jupyter_cache(config, language or "default")
         for uri in self.by_language.get(language, []):
             stem = posixpath.splitext(uri)[0]
-            dest = f"{prefix}{stem}/index.html" if config.use_directory_urls else f"{prefix}{stem}.html"
+            page = f"{stem}/index.html" if config.use_directory_urls else f"{stem}.html"
+            dest = prefix + page
             files.append(
-                NotebookPage(uri, src_dir, config.site_dir, config.use_directory_urls, dest_uri=dest)
+                NotebookPage(
+                    uri, src_dir, config.site_dir, config.use_directory_urls, dest_uri=dest
+                )
             )
         return files
 
