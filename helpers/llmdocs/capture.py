@@ -77,9 +77,14 @@ def _convert_data(data: dict[str, Any]) -> dict[str, list[str]]:
     return kept
 
 
-def traceback_line(traceback: list[str]) -> int | None:
-    """The line, within the failing cell, of the innermost frame in that cell."""
+def traceback_line(traceback: list[str], execution_count: int | None = None) -> int | None:
+    """The line, within cell ``In[execution_count]`` (any cell if None), of its innermost frame.
+
+    Pass the failing cell's count: a frame of a function defined in an earlier cell has
+    that cell's count, and its line means nothing inside the failing one.
+    """
     found = None
-    for match in re.finditer(r"Cell In\[\d+\], line (\d+)", "".join(traceback)):
-        found = int(match.group(1))
+    for match in re.finditer(r"Cell In\[(\d+)\], line (\d+)", "".join(traceback)):
+        if execution_count is None or int(match.group(1)) == execution_count:
+            found = int(match.group(2))
     return found

@@ -15,7 +15,8 @@ from pathlib import Path
 from .errors import ChapterError
 
 CELL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-CELL_MARKER = re.compile(r"^# %%(?P<rest>.*)$")
+# What jupytext's percent format takes for a cell marker ("# %% x", "#%% x", "  # %%").
+CELL_MARKER = re.compile(r"^\s*#\s*%%(%*\s.*)?$")
 CHAPTER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -114,4 +115,14 @@ def _load_cached(path: Path, mtime_ns: int, shown: str) -> Chapter:
 
 
 def _marker_lines(text: str) -> list[int]:
-    return [n for n, line in enumerate(text.splitlines(), start=1) if CELL_MARKER.match(line)]
+    """Lines that jupytext splits cells on: markers, but not '# %%' inside a string."""
+    from jupytext.stringparser import StringParser
+
+    parser = StringParser("python")
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        quoted = parser.is_quoted()
+        parser.read_line(line)
+        if not quoted and CELL_MARKER.match(line):
+            found.append(number)
+    return found

@@ -72,7 +72,9 @@ def execute_chapter(
         for cell in chapter.cells
     ]
     # IPC sockets instead of TCP on loopback: nothing to eavesdrop on, and ipykernel's
-    # "running over TCP without encryption" warning never appears.
+    # "running over TCP without encryption" warning never appears. The manager must be the
+    # async one: nbclient polls a blocking client inside its event loop, which then blocks
+    # on the next output, so neither the cell timeout nor the dead-kernel check ever fires.
     socket_dir = tempfile.mkdtemp(prefix="llmdocs-kernel-")
     manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{socket_dir}/kernel")
     client = NotebookClient(
@@ -105,7 +107,11 @@ def _run_cells(
     started = time.perf_counter()
     # The kernel process's own log (not cell output, which travels over ZMQ) goes to a file,
     # so shutdown chatter stays off the terminal yet a crash can still be explained.
-    with client.setup_kernel(env=kernel_env, stderr=kernel_log, stdout=kernel_log):
+    # cleanup_kc: nbclient only shuts down kernels whose manager it created itself; without
+    # it every chapter's kernel (and the model it holds) lives until this process exits.
+    with client.setup_kernel(
+        cleanup_kc=True, env=kernel_env, stderr=kernel_log, stdout=kernel_log
+    ):
         result.kernel_start_s = time.perf_counter() - started
         client.execute_cell(notebook.cells[0], 0)
         for index, cell in enumerate(chapter.cells, start=1):
@@ -123,8 +129,10 @@ def _run_cells(
                 return
             except CellExecutionError as exc:
                 outputs = convert_outputs(nb_cell.outputs)
-                trace = next((o["error"]["traceback"] for o in outputs if "error" in o), [])
-                in_cell = traceback_line(trace)
+                trace: list[str] = next(
+                    (o["error"]["traceback"] for o in outputs if "error" in o), []
+                )
+                in_cell = traceback_line(trace, nb_cell.get("execution_count"))
                 line = cell.line + in_cell - 1 if in_cell else cell.line
                 result.failure = CellFailure(shown, cell.name, line, f"{exc.ename}: {exc.evalue}")
                 return

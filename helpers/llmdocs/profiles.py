@@ -12,6 +12,7 @@ variable to the profile's model: ``offline`` (default) points it at the embedded
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,12 +99,25 @@ def _hub_revision(repo_id: str) -> str:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(repo_id, "config.json")
+        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=_hub_cache_dir())
     except Exception:  # any failure here only weakens provenance, never the run
         return "unknown"
     if isinstance(found, str):
         return "git:" + Path(found).parent.name
     return "unknown"
+
+
+def _hub_cache_dir() -> str | None:
+    """The Hub cache the kernel will read, from the environment as it is now.
+
+    huggingface_hub fixes its default cache when first imported; the kernel inherits the
+    current environment, so an HF_HOME set later would otherwise go unnoticed here.
+    """
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None  # huggingface_hub's own default
 
 
 def _cached_digest(path: Path) -> str:
