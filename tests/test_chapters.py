@@ -157,3 +157,20 @@ class TestProject:
         below = tmp_path / "docs" / "deep"
         below.mkdir(parents=True)
         assert find_project(below).root == tmp_path.resolve()
+
+
+class TestPlainPython:
+    def test_syntax_error_names_file_and_line(self, tmp_path: Path) -> None:
+        """A chapter that is not valid Python is rejected with its file and line."""
+        path = tmp_path / "broken.py"
+        path.write_text("# %% one\nx = 1\n\n# %% two\nprint(x\n", encoding="utf-8")
+        with pytest.raises(ChapterError, match=r"broken\.py:5: not valid Python"):
+            load_chapter(path)
+
+    def test_header_read_as_encoding_declaration_is_rejected(self, tmp_path: Path) -> None:
+        """A line-2 comment matching PEP 263 ("coding: from") is caught before any run."""
+        path = tmp_path / "decoding.py"
+        path.write_text("# %% [markdown]\n# # Decoding: from x to y\n\n# %% one\nx = 1\n",
+                        encoding="utf-8")
+        with pytest.raises(ChapterError, match="not valid Python"):
+            load_chapter(path)

@@ -72,6 +72,7 @@ def _load_cached(path: Path, mtime_ns: int, shown: str) -> Chapter:
     name = path.stem
     if not CHAPTER_NAME.match(name):
         raise ChapterError(f"{shown}: chapter names use a-z, 0-9, '-' and '_' only")
+    _check_python(path, shown)
     notebook = jupytext.reads(text, fmt="py:percent")
     marker_lines = _marker_lines(text)
     cells: list[Cell] = []
@@ -126,3 +127,18 @@ def _marker_lines(text: str) -> list[int]:
         if not quoted and CELL_MARKER.match(line):
             found.append(number)
     return found
+
+
+def _check_python(path: Path, shown: str) -> None:
+    """A chapter is a plain script (`python snippets/x.py` must work): no magics, valid syntax.
+
+    Compiled from bytes so that Python's own encoding rules apply too: a header comment
+    such as "# Decoding: from …" on line 1 or 2 reads as a PEP 263 declaration.
+    """
+    try:
+        compile(path.read_bytes(), shown, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise ChapterError(
+            f"{shown}:{exc.lineno or 1}: not valid Python ({exc.msg}); "
+            "chapters must run as plain scripts"
+        ) from None
