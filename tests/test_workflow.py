@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from site_helpers import REPO, build, copy_fixture_site
 
 from llmdocs.cli import main
 from llmdocs.translations import check_translations
+from site_helpers import REPO, build, copy_fixture_site
 
 
 def write(path: Path, text: str) -> None:
