@@ -24,7 +24,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-EXECUTED = re.compile(r"llmdocs: executed (\d+) cells in (\d+) chapters(?: \(([^)]*)\))?")
+EXECUTED = re.compile(r"llmdocs: executed (\d+) cells in (\d+) chapter\(s\)(?: \(([^)]*)\))?")
 rows: list[tuple[str, str, str]] = []
 
 

@@ -95,7 +95,7 @@ class TestBuildTimeExecution:
     def test_first_build_executes_the_chapter(self, two_builds: TwoBuilds) -> None:
         """The first build runs every cell of the stale chapter, once, and stores the outputs."""
         first = two_builds.first
-        assert f"llmdocs: executed {CELLS} cells in 1 chapters (basics)" in first.log
+        assert f"llmdocs: executed {CELLS} cells in 1 chapter(s) (basics)" in first.log
         assert sorted(first.executed_counts()) == [0, CELLS]  # zh runs it; en finds it fresh
         assert (first.project / "snippets" / "outputs" / "basics.json").is_file()
 
@@ -103,7 +103,7 @@ class TestBuildTimeExecution:
         """The second build executes 0 cells and says that every stored output is fresh."""
         second = two_builds.second
         assert second.executed_counts() == [0, 0]
-        assert "llmdocs: executed 0 cells in 0 chapters; every stored output is fresh" in second.log
+        assert "llmdocs: executed 0 cells in 0 chapter(s); every stored output is fresh" in second.log
 
     def test_notebooks_byte_identical_between_builds(self, two_builds: TwoBuilds) -> None:
         """Rebuilding without changes yields the same notebook bytes and never rewrites them."""

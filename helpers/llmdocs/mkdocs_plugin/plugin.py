@@ -74,7 +74,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.cells_executed = summary.cells_executed
         ran = [r.chapter for r in summary.runs if r.executed]
         log.info(
-            "llmdocs: executed %d cells in %d chapters%s", summary.cells_executed, len(ran),
+            "llmdocs: executed %d cells in %d chapter(s)%s", summary.cells_executed, len(ran),
             f" ({', '.join(ran)})" if ran else "; every stored output is fresh",
         )
         for failed in summary.failures:
@@ -174,7 +174,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
             # Editing a snippet rebuilds; with execute on, only its chapter is stale and runs.
-            server.watch(str(self.project.snippets_dir))
+            # Not recursive: snippets/outputs/ changes when a chapter runs, and must not
+            # trigger yet another rebuild.
+            server.watch(str(self.project.snippets_dir), recursive=False)
         return server
 
 
