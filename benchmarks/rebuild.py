@@ -147,7 +147,10 @@ def refresh_costs(site: Path, cache: Path) -> None:
     record("in-process floor (each chapter as `python snippets/x.py`)", f"{floor:.1f} s")
     record("refresh overhead ratio", f"{refresh / floor:.2f}", "≤ 1.25")
 
+    # The load itself, after the imports every chapter pays anyway (transformers and the
+    # Llama modeling module, which transformers imports lazily on first use).
     probe = ("import time,sys; from transformers import AutoModelForCausalLM as M; "
+             "from transformers.models.llama import modeling_llama; "
              "t=time.perf_counter(); M.from_pretrained(sys.argv[1]); "
              "print(f'{time.perf_counter()-t:.3f}')")
     checkpoint = model_env["LLM_BASICS_CHAT_MODEL"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 from html.parser import HTMLParser
@@ -172,7 +173,8 @@ class TestOutputHtml:
         zh = output_html([stream("x\n")], "a:b", "zh")
         en = output_html([stream("x\n")], "a:b", "en")
         assert zh.startswith(
-            '<div class="llmdocs-output no-copy" data-cell="a:b" data-label="输出">'
+            '<div class="llmdocs-output no-copy" data-search-exclude data-cell="a:b" '
+            'data-label="输出">'
         )
         assert 'data-label="Output"' in en
 
@@ -202,10 +204,24 @@ class TestOutputHtml:
 
     def test_image_alt_from_directive(self) -> None:
         """A PNG becomes an <img> whose alt is the directive's alt, attribute-escaped."""
-        png = {"data": {"image/png": ["iVBORw0KGgo=", "AAAA"]}}
+        encoded = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(60))).decode()
+        png = {"data": {"image/png": [encoded[:40], encoded[40:]]}}
         fragment = output_html([png], "basics:figure", "zh", alt='两根"柱子"')
         assert 'alt="两根&quot;柱子&quot;"' in fragment
-        assert 'src="data:image/png;base64,iVBORw0KGgo=AAAA"' in fragment
+        assert f'src="data:image/png;base64,{encoded}"' in fragment
+
+    def test_image_source_is_pluggable(self) -> None:
+        """The page decides where image bytes go; the <img> points there and loads lazily."""
+        seen: list[tuple[str, bytes]] = []
+
+        def to_file(mimetype: str, payload: bytes) -> str:
+            seen.append((mimetype, payload))
+            return "../assets/llmdocs/figure.png"
+
+        png = {"data": {"image/png": [base64.b64encode(b"\x89PNG-bytes").decode()]}}
+        fragment = output_html([png], "a:b", "en", image_src=to_file)
+        assert seen == [("image/png", b"\x89PNG-bytes")]
+        assert 'src="../assets/llmdocs/figure.png" loading="lazy"' in fragment
 
     @pytest.mark.parametrize(
         ("language", "alt"),
@@ -254,7 +270,7 @@ class TestProvenanceAndNotice:
         """The provenance line names model, device, versions and date, in Chinese."""
         line = provenance_html(stored_chapter(), "zh")
         text, _ = shown(line)
-        assert line.startswith('<p class="llmdocs-provenance">')
+        assert line.startswith('<p class="llmdocs-provenance" data-search-exclude>')
         assert text == (
             "输出来自 SmolLM2-135M-Instruct · CPU · Python 3.11.7 · torch 2.13.0 · "
             "捕获于 2026-01-02"

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from .environment import DEVICES
 from .errors import LlmdocsError
-from .execute import DEFAULT_TIMEOUT_S
 from .profiles import PROFILES
 from .project import Project, chapter_name, find_project
+from .settings import DEFAULT_TIMEOUT_S
 from .status import State
 
 console = Console(stderr=True, highlight=False)

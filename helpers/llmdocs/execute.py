@@ -19,9 +19,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .capture import convert_outputs, traceback_line
 from .chapters import Chapter
 from .errors import CellFailure
+from .settings import DEFAULT_TIMEOUT_S
 from .store import StoredCell
-
-DEFAULT_TIMEOUT_S = 600
 
 # Silence at the source what would otherwise land in captured stderr.
 KERNEL_ENV = {

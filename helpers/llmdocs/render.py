@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Callable
 
 from .capture import join_lines
 from .store import Output, StoredChapter
@@ -83,7 +84,19 @@ def _no_remote_sources(tag: str, attribute: str, value: str) -> str | None:
     return None if attribute in ("src", "srcset") else value
 
 
-def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -> str:
+ImageSource = Callable[[str, bytes], str]
+"""Turns (mimetype, image bytes) into an <img> src."""
+
+
+def data_uri(mimetype: str, payload: bytes) -> str:
+    """The image inline, as a data: URI (self-contained, but it weighs on every page load)."""
+    return f"data:{mimetype};base64,{base64.b64encode(payload).decode()}"
+
+
+def output_html(
+    outputs: list[Output], ref: str, language: str, alt: str = "",
+    image_src: ImageSource = data_uri,
+) -> str:
     """One cell's outputs as HTML, or '' when it printed nothing."""
     parts: list[str] = []
     for output in outputs:
@@ -95,19 +108,18 @@ def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -
             parts.append(_pre("llmdocs-error", join_lines(error["traceback"])))
         elif "data" in output:
             data = output["data"]
-            if "image/png" in data:
+            if "image/png" in data or "image/svg+xml" in data:
+                # As an <img>, even an SVG cannot run script or reach the page.
+                if "image/png" in data:
+                    mimetype, payload = "image/png", base64.b64decode("".join(data["image/png"]))
+                else:
+                    mimetype = "image/svg+xml"
+                    payload = join_lines(data["image/svg+xml"]).encode("utf-8")
                 text = alt or labels(language)["figure"].format(ref=ref)
+                src = html.escape(image_src(mimetype, payload))
                 parts.append(
-                    f'<img class="llmdocs-image" alt="{html.escape(text)}" '
-                    f'src="data:image/png;base64,{"".join(data["image/png"])}">'
-                )
-            elif "image/svg+xml" in data:
-                # As an <img>, an SVG cannot run script or reach the page.
-                svg = base64.b64encode(join_lines(data["image/svg+xml"]).encode()).decode()
-                text = alt or labels(language)["figure"].format(ref=ref)
-                parts.append(
-                    f'<img class="llmdocs-image" alt="{html.escape(text)}" '
-                    f'src="data:image/svg+xml;base64,{svg}">'
+                    f'<img class="llmdocs-image" alt="{html.escape(text)}" src="{src}" '
+                    'loading="lazy">'
                 )
             elif "text/html" in data:
                 fragment = sanitize(join_lines(data["text/html"]))
@@ -118,7 +130,8 @@ def output_html(outputs: list[Output], ref: str, language: str, alt: str = "") -
         return ""
     label = html.escape(labels(language)["output"])
     return (
-        f'<div class="llmdocs-output no-copy" data-cell="{html.escape(ref)}" '
+        # Outputs stay out of the search index: vocabulary dumps and tensors are not prose.
+        f'<div class="llmdocs-output no-copy" data-search-exclude data-cell="{html.escape(ref)}" '
         f'data-label="{label}">' + "".join(parts) + "</div>"
     )
 
@@ -134,7 +147,9 @@ def provenance_html(stored: StoredChapter, language: str) -> str:
     items = [models] if models else []
     items += [stored.device, versions, f"{words['captured']} {stored.captured}"]
     text = " · ".join(html.escape(item) for item in items)
-    return f'<p class="llmdocs-provenance">{html.escape(words["from"])} {text}</p>'
+    return (
+        f'<p class="llmdocs-provenance" data-search-exclude>{html.escape(words["from"])} {text}</p>'
+    )
 
 
 def notice_html(message: str, language: str) -> str:

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from .chapters import Chapter
 from .environment import DEVICES, device_label, resolve_device, versions
 from .errors import CellFailure, LlmdocsError
-from .execute import DEFAULT_TIMEOUT_S, Progress, execute_chapter
+from .execute import Progress, execute_chapter
 from .keys import source_key
 from .profiles import DEVICE_ENV, Role, model_identity, model_locations, roles_used
 from .project import Project
-from .status import State, chapter_status, expected_environment
+from .settings import DEFAULT_TIMEOUT_S
+from .status import chapter_status, expected_environment, needs_run
 from .store import StoredCell, StoredChapter, store_path, write_store
 
 
@@ -41,17 +42,6 @@ class RunSummary:
     @property
     def cells_executed(self) -> int:
         return sum(r.cells for r in self.runs if r.executed)
-
-
-def needs_run(state: State, detail: str, profile: str) -> bool:
-    """Missing, broken and code-stale chapters run; so does one captured with another profile.
-
-    A device or version difference alone is reported by `llmdocs status` but does not
-    re-run (a CPU rebuild must not silently replace outputs captured on a GPU): --force does.
-    """
-    if state in (State.MISSING, State.BROKEN, State.STALE_CODE):
-        return True
-    return state is State.STALE_ENV and "profile:" in detail
 
 
 def run_chapters(

@@ -70,3 +70,14 @@ def project_status(
     project: Project, expected: dict[str, object] | None = None
 ) -> list[ChapterStatus]:
     return [chapter_status(project, name, expected) for name in project.chapter_names()]
+
+
+def needs_run(state: State, detail: str, profile: str) -> bool:
+    """Missing, broken and code-stale chapters run; so does one captured with another profile.
+
+    A device or version difference alone is reported by `llmdocs status` but does not
+    re-run (a CPU rebuild must not silently replace outputs captured on a GPU): --force does.
+    """
+    if state in (State.MISSING, State.BROKEN, State.STALE_CODE):
+        return True
+    return state is State.STALE_ENV and "profile:" in detail

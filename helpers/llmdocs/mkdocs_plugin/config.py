@@ -6,8 +6,8 @@ from mkdocs.config import config_options as c
 from mkdocs.config.base import Config
 
 from ..environment import DEVICES
-from ..execute import DEFAULT_TIMEOUT_S
 from ..profiles import PROFILES
+from ..settings import DEFAULT_TIMEOUT_S
 
 
 class LlmdocsConfig(Config):

@@ -9,6 +9,7 @@ i18n has built the file list of the language being built.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import posixpath
 import re
@@ -19,16 +20,23 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from .. import __version__
 from ..directives import DirectiveError, find_directives
 from ..errors import ChapterError
 from ..notebooks import build_notebook, write_if_changed
 from ..project import Project
 from ..render import labels
+from ..store import store_path
 from .lookup import Lookup
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 SUFFIX = re.compile(r"\.(?P<lang>[a-z]{2}(?:_[A-Z]{2})?)\.md$")
 FOLDER = "notebooks"
+
+
+def _unchanged(target: Path, inputs: str) -> bool:
+    key = target.with_suffix(".key")
+    return target.is_file() and key.is_file() and key.read_text(encoding="utf-8") == inputs
 
 
 class NotebookPage(File):
@@ -50,6 +58,8 @@ class NotebookPages:
 
     def add_files(self, files: Files, config: MkDocsConfig) -> None:
         best: dict[tuple[str, str], tuple[int, str, str]] = {}
+        # static-i18n runs one build per language: generate only this build's notebooks.
+        building = getattr(config.plugins.get("i18n"), "current_language", None)
         for file in files.documentation_pages():
             if file.abs_src_path is None:
                 continue
@@ -60,6 +70,8 @@ class NotebookPages:
                 continue  # reported with page and line when the page itself renders
             match = SUFFIX.search(file.src_uri)
             language = match["lang"] if match else ""
+            if building and language and language != building:
+                continue
             counts: dict[str, int] = defaultdict(int)
             for directive in directives:
                 counts[directive.chapter] += 1
@@ -73,12 +85,29 @@ class NotebookPages:
             except ChapterError:
                 continue  # the page's directive reports the unknown chapter
             uri = f"{FOLDER}/{chapter_name}.ipynb"
-            notebook = build_notebook(
-                chapter, self.lookup.stored(chapter_name), markdown, page_uri, language or "en"
-            )
-            write_if_changed(self.out_dir / (language or "default") / uri, notebook)
+            target = self.out_dir / (language or "default") / uri
+            inputs = self._inputs_key(chapter_name, markdown, page_uri, language)
+            if not _unchanged(target, inputs):  # most rebuilds: nothing to regenerate
+                notebook = build_notebook(
+                    chapter, self.lookup.stored(chapter_name), markdown, page_uri,
+                    language or "en",
+                )
+                write_if_changed(target, notebook)
+                target.with_suffix(".key").write_text(inputs, encoding="utf-8")
             self.by_language[language].append(uri)
             self.links[page_uri].append((chapter_name, uri))
+
+    def _inputs_key(self, chapter: str, markdown: str, page_uri: str, language: str) -> str:
+        """Everything a generated notebook depends on, hashed."""
+        digest = hashlib.sha256()
+        status = self.lookup.status(chapter)
+        stored = store_path(self.project.store_dir, chapter)
+        for part in (__version__, chapter, page_uri, language, markdown,
+                     self.project.chapter_path(chapter).read_text(encoding="utf-8"),
+                     status.state.value):
+            digest.update(part.encode("utf-8") + b"\0")
+        digest.update(stored.read_bytes() if stored.is_file() else b"")
+        return digest.hexdigest()
 
     def add_notebook_pages(self, files: Files, config: MkDocsConfig) -> Files:
         """Add the notebooks of the language being built, as pages mkdocs-jupyter renders."""

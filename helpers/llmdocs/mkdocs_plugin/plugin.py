@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +15,19 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
 
 from ..directives import Directive, DirectiveError, find_directives
 from ..project import Project
 from ..render import code_markdown, labels, notice_html, output_html, provenance_html
+from ..status import needs_run
 from .config import LlmdocsConfig
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 ASSET = "assets/llmdocs.css"
+IMAGES = "assets/llmdocs"
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -39,6 +44,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.token = secrets.token_hex(4)
         self.cells_executed = 0
         self._default_404: bytes | None = None
+        self.images: dict[str, bytes] = {}  # site path → bytes, written after the build
 
     @property
     def executing(self) -> bool:
@@ -65,17 +71,25 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.lookup = Lookup(self.project, self.config.profile, self.config.device)
         if not self.executing:
             return
-        from ..runner import describe_failure, run_chapters  # torch-free until needed
+        stale = [
+            name for name in self.project.chapter_names()
+            if needs_run(self.lookup.status(name).state, self.lookup.status(name).detail,
+                         self.config.profile)
+        ]
+        if not stale:  # the common rebuild: no kernel machinery imported at all
+            log.info("llmdocs: executed 0 cells in 0 chapter(s); every stored output is fresh")
+            return
+        from ..runner import describe_failure, run_chapters
 
         summary = run_chapters(
-            self.project, profile=self.config.profile, device=self.config.device,
+            self.project, stale, profile=self.config.profile, device=self.config.device,
             timeout_s=self.config.timeout,
         )
         self.cells_executed = summary.cells_executed
         ran = [r.chapter for r in summary.runs if r.executed]
         log.info(
             "llmdocs: executed %d cells in %d chapter(s)%s", summary.cells_executed, len(ran),
-            f" ({', '.join(ran)})" if ran else "; every stored output is fresh",
+            f" ({', '.join(ran)})" if ran else "",
         )
         for failed in summary.failures:
             assert failed.failure is not None
@@ -125,14 +139,14 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         language = _language(page, config)
         lines = markdown.splitlines()
         for directive in directives:  # one line each: replacing keeps the numbering
-            lines[directive.line - 1] = self._render(directive, source, language)
+            lines[directive.line - 1] = self._render(directive, source, language, page.url)
         if self.notebooks is not None:
             link = self.notebooks.link_markdown(page, language)
             if link:
                 lines.append("\n" + link)
         return "\n".join(lines)
 
-    def _render(self, directive: Directive, page: str, language: str) -> str:
+    def _render(self, directive: Directive, page: str, language: str, page_url: str) -> str:
         assert self.lookup is not None
         found = self.lookup.find(directive, page, language)
         for message in found.warnings:
@@ -145,10 +159,27 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if found.source is not None and directive.show in ("both", "code"):
             parts.append(code_markdown(found.source))
         if found.stored is not None and found.outputs is not None and directive.show != "code":
-            html = output_html(found.outputs, directive.ref, language, directive.alt)
+            html = output_html(
+                found.outputs, directive.ref, language, directive.alt, self._image_src(page_url)
+            )
             if html:
                 parts.append(self._stash(html + provenance_html(found.stored, language)))
         return "\n\n" + "\n\n".join(parts) + "\n\n"
+
+    def _image_src(self, page_url: str) -> Callable[[str, bytes], str]:
+        """Images become files named by their content, linked from the page.
+
+        Inline data: URIs would make every page heavier and every rebuild slower (the search
+        plugin parses each page's whole HTML); a file is fetched only when seen, and cached.
+        """
+
+        def register(mimetype: str, payload: bytes) -> str:
+            extension = ".svg" if mimetype == "image/svg+xml" else ".png"
+            name = f"{IMAGES}/{hashlib.sha256(payload).hexdigest()[:16]}{extension}"
+            self.images[name] = payload
+            return get_relative_url(name, page_url)
+
+        return register
 
     def _stash(self, html: str) -> str:
         # Terminated so that key 1 is never a prefix of key 10.
@@ -170,6 +201,11 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.config.enabled:
             return
         self._default_404 = _file_localized_404(config, self._default_404)
+        for name, payload in self.images.items():
+            target = Path(config.site_dir) / name
+            if not target.is_file() or target.stat().st_size != len(payload):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(payload)
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
