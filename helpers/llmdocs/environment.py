@@ -19,6 +19,7 @@ def package_version(name: str) -> str:
         return "absent"
 
 
+@cache
 def versions() -> dict[str, str]:
     """The versions recorded with every stored output."""
     return {

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,22 @@ def dumps(stored: StoredChapter) -> str:
 
 
 def read_store(path: Path) -> StoredChapter:
-    """Load a stored chapter; StoreError with the remedy when it is corrupt or hand-edited."""
+    """Load a stored chapter; StoreError with the remedy when it is corrupt or hand-edited.
+
+    Parsed and verified once per file version: static-i18n builds the site once per language
+    and `mkdocs serve` rebuilds often, and the files rarely change in between. Callers must
+    not mutate the result.
+    """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no stored outputs; run `llmdocs run {path.stem}`") from None
+    return _read_verified(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _read_verified(path: Path, mtime_ns: int, size: int) -> StoredChapter:
     remedy = f"run `llmdocs run --force {path.stem}` to capture it again"
     try:
         body = json.loads(path.read_text(encoding="utf-8"))

@@ -27,7 +27,9 @@ from .notebook_files import NotebookPage, NotebookPages
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 ASSET = "assets/llmdocs.css"
-IMAGES = "assets/llmdocs"
+IMAGES = "assets/llmdocs"  # content-addressed files: figures, shared notebook CSS
+STYLE_OPEN, STYLE_CLOSE = '<style type="text/css">', "</style>"
+SHARED_STYLE_MIN = 20_000
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -190,12 +192,41 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
     def on_page_content(
         self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
-        if not self.config.enabled or not self.stash:
+        if not self.config.enabled:
             return html
+        if isinstance(page.file, NotebookPage):
+            return self._shared_styles(html, page.url)
         for key, fragment in self.stash.items():
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
         return html
+
+    def _shared_styles(self, html: str, page_url: str) -> str:
+        """Move mkdocs-jupyter's large inline stylesheets into one shared, cacheable file.
+
+        Every notebook page otherwise carries ~575 KB of JupyterLab CSS inline: heavy to
+        load, and written again for each notebook on every build.
+        """
+
+        parts: list[str] = []
+        position = 0
+        while (start := html.find(STYLE_OPEN, position)) != -1:
+            end = html.find(STYLE_CLOSE, start)
+            if end == -1:
+                break
+            css = html[start + len(STYLE_OPEN) : end]
+            parts.append(html[position:start])
+            if len(css) < SHARED_STYLE_MIN:
+                parts.append(html[start : end + len(STYLE_CLOSE)])
+            else:
+                payload = css.encode("utf-8")
+                name = f"{IMAGES}/{hashlib.sha256(payload).hexdigest()[:16]}.css"
+                self.images[name] = payload
+                url = get_relative_url(name, page_url)
+                parts.append(f'<link rel="stylesheet" href="{url}">')
+            position = end + len(STYLE_CLOSE)
+        parts.append(html[position:])
+        return "".join(parts)
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not self.config.enabled:
