@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from llmdocs.cli import main
 from llmdocs.translations import check_translations
-from site_helpers import REPO, build, copy_fixture_site
+from site_helpers import REPO, build, copy_fixture_site, copy_real_site
 
 
 def write(path: Path, text: str) -> None:
@@ -84,3 +84,13 @@ class TestScaffold:
         result = CliRunner().invoke(main, ["--root", str(project), "new", "basics"])
         assert result.exit_code == 1 and "already exist" in result.output
         assert (project / "snippets" / "basics.py").read_bytes() == before
+
+    def test_nav_entry_goes_after_the_last_chapter(self, tmp_path: Path) -> None:
+        """A new chapter joins the chapter pages, not a trailing reference section."""
+        project = copy_real_site(tmp_path)
+        result = CliRunner().invoke(main, ["--root", str(project), "new", "attention"])
+        assert result.exit_code == 0, result.output
+        nav = (project / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+        items = [line.strip() for line in nav.splitlines() if line.strip().startswith("- ")]
+        assert items.index("- attention.md") < items.index("- reference.md")
+        assert items[items.index("- attention.md") - 1] == "- setup.md"

@@ -47,13 +47,17 @@ def new_chapter(project: Project, name: str, title: str | None = None) -> list[P
         path.write_text(template.format(name=name, title=title), encoding="utf-8")
     written = list(targets)
     config = project.root / "mkdocs.yml"
-    if config.is_file() and add_nav_entry(config, f"{name}.md"):
+    if config.is_file() and add_nav_entry(config, f"{name}.md", project.docs_dir):
         written.append(config)
     return written
 
 
-def add_nav_entry(config: Path, page: str) -> bool:
-    """Append ``page`` after the last page of the deepest nav list (text edit keeps comments)."""
+def add_nav_entry(config: Path, page: str, docs_dir: Path) -> bool:
+    """Insert ``page`` after the last chapter page of the nav (a text edit keeps comments).
+
+    A chapter page is one that embeds cells; without any, the page goes after the last
+    page of the deepest list.
+    """
     lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
     try:
         start = next(i for i, line in enumerate(lines) if line.rstrip() == "nav:")
@@ -68,10 +72,19 @@ def add_nav_entry(config: Path, page: str) -> bool:
         return False
     if any(m["page"] == page for _, m in pages):
         return False
-    # The deepest list is where chapters live (e.g. a "Basics" section); in a flat nav,
-    # insert after the last page.
-    depth = max(len(m["indent"]) for _, m in pages)
-    index, match = [(i, m) for i, m in pages if len(m["indent"]) == depth][-1]
+    chapters = [(i, m) for i, m in pages if _embeds_cells(docs_dir, m["page"])]
+    if chapters:
+        index, match = chapters[-1]
+    else:
+        depth = max(len(m["indent"]) for _, m in pages)
+        index, match = [(i, m) for i, m in pages if len(m["indent"]) == depth][-1]
     lines.insert(index + 1, f"{match['indent']}- {page}\n")
     config.write_text("".join(lines), encoding="utf-8")
     return True
+
+
+def _embeds_cells(docs_dir: Path, page: str) -> bool:
+    """Whether any language version of a nav page embeds a snippet cell."""
+    stem = page[: -len(".md")]
+    versions = [docs_dir / page, *docs_dir.glob(f"{stem}.*.md")]
+    return any(p.is_file() and "<!-- llmdocs" in p.read_text(encoding="utf-8") for p in versions)
