@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,6 @@ from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
-from mkdocs.utils import get_relative_url
 
 from ..directives import Directive, DirectiveError, find_directives
 from ..project import Project
@@ -24,12 +21,10 @@ from ..status import needs_run
 from .config import LlmdocsConfig
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
+from .site_files import SiteFiles
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 ASSET = "assets/llmdocs.css"
-IMAGES = "assets/llmdocs"  # content-addressed files: figures, shared notebook CSS
-STYLE_OPEN, STYLE_CLOSE = '<style type="text/css">', "</style>"
-SHARED_STYLE_MIN = 20_000
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -45,8 +40,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.stash: dict[str, str] = {}
         self.token = secrets.token_hex(4)
         self.cells_executed = 0
-        self._default_404: bytes | None = None
-        self.images: dict[str, bytes] = {}  # site path → bytes, written after the build
+        self.site_files = SiteFiles()
 
     @property
     def executing(self) -> bool:
@@ -162,26 +156,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             parts.append(code_markdown(found.source))
         if found.stored is not None and found.outputs is not None and directive.show != "code":
             html = output_html(
-                found.outputs, directive.ref, language, directive.alt, self._image_src(page_url)
+                found.outputs, directive.ref, language, directive.alt,
+                self.site_files.image_src(page_url),
             )
             if html:
                 parts.append(self._stash(html + provenance_html(found.stored, language)))
         return "\n\n" + "\n\n".join(parts) + "\n\n"
-
-    def _image_src(self, page_url: str) -> Callable[[str, bytes], str]:
-        """Images become files named by their content, linked from the page.
-
-        Inline data: URIs would make every page heavier and every rebuild slower (the search
-        plugin parses each page's whole HTML); a file is fetched only when seen, and cached.
-        """
-
-        def register(mimetype: str, payload: bytes) -> str:
-            extension = ".svg" if mimetype == "image/svg+xml" else ".png"
-            name = f"{IMAGES}/{hashlib.sha256(payload).hexdigest()[:16]}{extension}"
-            self.images[name] = payload
-            return get_relative_url(name, page_url)
-
-        return register
 
     def _stash(self, html: str) -> str:
         # Terminated so that key 1 is never a prefix of key 10.
@@ -195,48 +175,16 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.config.enabled:
             return html
         if isinstance(page.file, NotebookPage):
-            return self._shared_styles(html, page.url)
+            return self.site_files.share_styles(html, page.url)
         for key, fragment in self.stash.items():
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
         return html
 
-    def _shared_styles(self, html: str, page_url: str) -> str:
-        """Move mkdocs-jupyter's large inline stylesheets into one shared, cacheable file.
-
-        Every notebook page otherwise carries ~575 KB of JupyterLab CSS inline: heavy to
-        load, and written again for each notebook on every build.
-        """
-
-        parts: list[str] = []
-        position = 0
-        while (start := html.find(STYLE_OPEN, position)) != -1:
-            end = html.find(STYLE_CLOSE, start)
-            if end == -1:
-                break
-            css = html[start + len(STYLE_OPEN) : end]
-            parts.append(html[position:start])
-            if len(css) < SHARED_STYLE_MIN:
-                parts.append(html[start : end + len(STYLE_CLOSE)])
-            else:
-                payload = css.encode("utf-8")
-                name = f"{IMAGES}/{hashlib.sha256(payload).hexdigest()[:16]}.css"
-                self.images[name] = payload
-                url = get_relative_url(name, page_url)
-                parts.append(f'<link rel="stylesheet" href="{url}">')
-            position = end + len(STYLE_CLOSE)
-        parts.append(html[position:])
-        return "".join(parts)
-
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not self.config.enabled:
             return
-        self._default_404 = _file_localized_404(config, self._default_404)
-        for name, payload in self.images.items():
-            target = Path(config.site_dir) / name
-            if not target.is_file() or target.stat().st_size != len(payload):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(payload)
+        self.site_files.write(config)
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
@@ -245,28 +193,6 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             # trigger yet another rebuild.
             server.watch(str(self.project.snippets_dir), recursive=False)
         return server
-
-
-def _file_localized_404(config: MkDocsConfig, default_404: bytes | None) -> bytes | None:
-    """Keep one 404 page per language; returns the default language's page, to restore later.
-
-    mkdocs-static-i18n builds each language into the same site folder and every build writes
-    the theme's 404.html to its root, so the last language would win. The default language's
-    page stays at the root; each other language's moves under its own folder.
-    """
-    i18n = config.plugins.get("i18n")
-    language = getattr(i18n, "current_language", None)
-    root_404 = Path(config.site_dir) / "404.html"
-    if not language or not root_404.is_file():
-        return default_404
-    if language == getattr(i18n, "default_language", None):
-        return root_404.read_bytes()
-    target = Path(config.site_dir) / language / "404.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(root_404.read_bytes())
-    if default_404 is not None:
-        root_404.write_bytes(default_404)
-    return default_404
 
 
 def _asset_path() -> Path:
