@@ -291,6 +291,25 @@ class TestRealSite:
             assert (real_site.site / folder / "index.html").is_file(), source
             assert (real_site.site / "en" / folder / "index.html").is_file(), source
 
+    def test_a_404_page_in_each_language(self, real_site: Build) -> None:
+        """/404.html speaks Chinese and /en/404.html English, each in its own language's shell."""
+        zh = soup(real_site.page("404.html"))
+        en = soup(real_site.page("en/404.html"))
+        assert zh.select_one("html")["lang"] == "zh" and "页面不存在" in zh.h1.get_text()
+        assert en.select_one("html")["lang"] == "en" and "Page not found" in en.h1.get_text()
+
+    def test_notebook_pages_share_one_stylesheet(self, real_site: Build) -> None:
+        """Notebook pages link the JupyterLab CSS as one shared file instead of inlining it."""
+        pages = sorted(real_site.site.glob("notebooks/*/index.html"))
+        assert pages
+        hrefs = set()
+        for page in pages:
+            html = page.read_text(encoding="utf-8")
+            assert len(html) < 300_000, page  # the inline CSS alone was ~575 KB
+            links = soup(html).select('link[rel="stylesheet"][href*="assets/llmdocs/"]')
+            hrefs |= {(page.parent / link["href"]).resolve() for link in links}
+        assert len(hrefs) == 1 and next(iter(hrefs)).stat().st_size > 100_000
+
     def test_no_third_party_resources(self, real_site: Build) -> None:
         """No page loads a script, stylesheet, font, image or frame from another host."""
         offenders: list[str] = []
