@@ -6,7 +6,6 @@ produces an identical file and mkdocs-jupyter's cache is hit on every rebuild.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from .capture import join_lines
 from .chapters import Chapter
 from .directives import Directive, find_directives
 from .store import Output, StoredChapter
-
-HEADING = re.compile(r"^#\s+(.*)$", re.MULTILINE)
 
 
 def to_nbformat_outputs(outputs: list[Output]) -> list[Any]:

@@ -16,7 +16,7 @@ from mkdocs.structure.pages import Page
 
 from ..directives import Directive, DirectiveError, find_directives
 from ..project import Project
-from ..render import code_markdown, labels, notice_html, output_html, provenance_html
+from ..render import code_markdown, notice_html, output_html, provenance_html
 from ..status import needs_run
 from .config import LlmdocsConfig
 from .lookup import Lookup
@@ -39,7 +39,6 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.notebooks: NotebookPages | None = None
         self.stash: dict[str, str] = {}
         self.token = secrets.token_hex(4)
-        self.cells_executed = 0
         self.site_files = SiteFiles()
 
     @property
@@ -81,7 +80,6 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             self.project, stale, profile=self.config.profile, device=self.config.device,
             timeout_s=self.config.timeout,
         )
-        self.cells_executed = summary.cells_executed
         ran = [r.chapter for r in summary.runs if r.executed]
         log.info(
             "llmdocs: executed %d cells in %d chapter(s)%s", summary.cells_executed, len(ran),
@@ -206,5 +204,3 @@ def _language(page: Page, config: MkDocsConfig) -> str:
     language = config.theme.get("language") if config.theme else None
     return str(language or "en")
 
-
-__all__ = ["LlmdocsPlugin", "labels"]
