@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml requirements/models.txt
 
 install: $(STAMP)
 
-## Build and serve the site on http://127.0.0.1:8000 from the stored outputs (no GPU, no Hub).
+## Build and serve the site on http://127.0.0.1:8000/llm-basics/ from the stored outputs (no GPU, no Hub).
 serve: install
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
