@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from llmdocs.cli import main
 from llmdocs.project import Project
 from llmdocs.runner import ChapterRun, RunSummary, describe_failure, run_chapters
-from llmdocs.status import State, chapter_status
+from llmdocs.status import State, chapter_status, project_status
 from llmdocs.store import read_store, store_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -388,3 +388,20 @@ class TestCli:
         lines = done.stdout.splitlines()
         assert "basics" in done.stdout and "fresh" in done.stdout
         assert lines[-2:] == ["exit 0", "False False"]
+
+
+class TestOrphanedOutputs:
+    def test_stored_file_without_chapter_fails_check(
+        self, executed_fixture_project: tuple[Project, RunSummary], tmp_path: Path
+    ) -> None:
+        """A stored output whose chapter was deleted is reported by name and fails `check`."""
+        project = Project(tmp_path / "site")
+        shutil.copytree(executed_fixture_project[0].root, project.root)
+        (project.snippets_dir / "basics.py").rename(project.snippets_dir / "renamed.py")
+        result = CliRunner().invoke(main, ["--root", str(project.root), "check"])
+        assert result.exit_code == 1
+        orphan = next(s for s in project_status(project) if s.chapter == "basics")
+        assert orphan.state is State.BROKEN
+        assert orphan.detail.startswith(
+            "snippets/outputs/basics.json has no chapter snippets/basics.py"
+        )

@@ -69,7 +69,16 @@ def chapter_status(
 def project_status(
     project: Project, expected: dict[str, object] | None = None
 ) -> list[ChapterStatus]:
-    return [chapter_status(project, name, expected) for name in project.chapter_names()]
+    """Every chapter's status, plus stored files whose chapter no longer exists."""
+    names = project.chapter_names()
+    statuses = [chapter_status(project, name, expected) for name in names]
+    for orphan in sorted(p for p in project.store_dir.glob("*.json") if p.stem not in names):
+        chapter = project.relative(project.chapter_path(orphan.stem))
+        statuses.append(ChapterStatus(orphan.stem, State.BROKEN, (
+            f"{project.relative(orphan)} has no chapter {chapter}; "
+            "delete the stored file or restore the chapter"
+        )))
+    return statuses
 
 
 def needs_run(state: State, detail: str, profile: str) -> bool:
