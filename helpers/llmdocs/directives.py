@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import LlmdocsError
@@ -63,9 +64,8 @@ def parse_line(text: str, page: str, line: int) -> Directive:
     return Directive(reference["chapter"], reference["cell"], line, show, options.get("alt", ""))
 
 
-def find_directives(markdown: str, page: str) -> list[Directive]:
-    """Every directive in a page, in order; lines inside fenced code blocks are skipped."""
-    found: list[Directive] = []
+def unfenced_lines(markdown: str) -> Iterator[tuple[int, str]]:
+    """(1-based number, text) of each line outside fenced code blocks, fence lines excluded."""
     fence: str | None = None
     for number, text in enumerate(markdown.splitlines(), start=1):
         found_fence = FENCE.match(text)
@@ -77,6 +77,14 @@ def find_directives(markdown: str, page: str) -> list[Directive]:
                 # A closing fence: the same character, at least as long, no info string.
                 fence = None if not found_fence["info"].strip() else fence
             continue
-        if fence is None and START.match(text):
-            found.append(parse_line(text, page, number))
-    return found
+        if fence is None:
+            yield number, text
+
+
+def find_directives(markdown: str, page: str) -> list[Directive]:
+    """Every directive in a page, in order; lines inside fenced code blocks are skipped."""
+    return [
+        parse_line(text, page, number)
+        for number, text in unfenced_lines(markdown)
+        if START.match(text)
+    ]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .directives import FENCE, DirectiveError, find_directives
+from .directives import DirectiveError, find_directives, unfenced_lines
 
 LANGUAGES = ("zh", "en")
 PAGE = re.compile(r"^(?P<stem>.+)\.(?P<lang>[a-z]{2})\.md$")
@@ -28,14 +28,7 @@ class Problem:
 
 def headings(markdown: str) -> int:
     """Markdown headings outside fenced code blocks."""
-    count, fence = 0, None
-    for line in markdown.splitlines():
-        opened = FENCE.match(line)
-        if opened:
-            fence = None if fence == opened.group(1) else (fence or opened.group(1))
-        elif fence is None and HEADING.match(line):
-            count += 1
-    return count
+    return sum(1 for _, line in unfenced_lines(markdown) if HEADING.match(line))
 
 
 def check_translations(docs_dir: Path, languages: tuple[str, ...] = LANGUAGES) -> list[Problem]:

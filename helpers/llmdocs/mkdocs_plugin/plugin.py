@@ -66,10 +66,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.lookup = Lookup(self.project, self.config.profile, self.config.device)
         if not self.executing:
             return
+        statuses = [self.lookup.status(name) for name in self.project.chapter_names()]
         stale = [
-            name for name in self.project.chapter_names()
-            if needs_run(self.lookup.status(name).state, self.lookup.status(name).detail,
-                         self.config.profile)
+            s.chapter for s in statuses if needs_run(s.state, s.detail, self.config.profile)
         ]
         if not stale:  # the common rebuild: no kernel machinery imported at all
             log.info("llmdocs: executed 0 cells in 0 chapter(s); every stored output is fresh")
