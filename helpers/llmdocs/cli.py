@@ -60,6 +60,12 @@ def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, 
     """Execute stale chapters (or CHAPTERS) and update their stored outputs."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from .kernels import require_execution
+
+    try:
+        require_execution()  # before importing the runner: the light install says what to add
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
     from .runner import describe_failure, run_chapters
 
     names = [chapter_name(c) for c in chapters]

@@ -11,6 +11,7 @@ from .chapters import Chapter
 from .environment import DEVICES, device_label, resolve_device, versions
 from .errors import CellFailure, LlmdocsError
 from .execute import Progress, execute_chapter
+from .kernels import require_execution
 from .keys import source_key
 from .profiles import DEVICE_ENV, Role, model_identity, model_locations, roles_used
 from .project import Project
@@ -61,6 +62,7 @@ def run_chapters(
     """
     if device not in DEVICES:
         raise LlmdocsError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    require_execution()
     selected = list(names) if names else project.chapter_names()
     expected = expected_environment(profile, device)
     summary = RunSummary()

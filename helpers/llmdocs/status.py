@@ -36,7 +36,10 @@ class ChapterStatus:
 def expected_environment(profile: str, device: str) -> dict[str, object]:
     """What a run with these options would record (device resolved, versions installed)."""
     from .environment import device_label, versions
+    from .kernels import execution_installed
 
+    if not execution_installed():  # the light install could not run anything: code only
+        return {"profile": profile}
     return {"profile": profile, "device": device_label(device), "versions": versions()}
 
 

@@ -15,6 +15,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from ..directives import Directive, DirectiveError, find_directives
+from ..errors import LlmdocsError
 from ..project import Project
 from ..render import code_markdown, notice_html, output_html, provenance_html
 from ..status import needs_run
@@ -73,6 +74,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not stale:  # the common rebuild: no kernel machinery imported at all
             log.info("llmdocs: executed 0 cells in 0 chapter(s); every stored output is fresh")
             return
+        from ..kernels import require_execution
+
+        try:
+            require_execution()
+        except LlmdocsError as exc:
+            raise PluginError(f"llmdocs: {len(stale)} chapter(s) need a run; {exc}") from None
         from ..runner import describe_failure, run_chapters
 
         summary = run_chapters(
