@@ -5,6 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SITE   := $(VENV)/.installed-site
 STAMP  := $(VENV)/.installed
+ADDR   ?= 127.0.0.1:8000
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -32,7 +33,7 @@ install: $(STAMP)
 
 ## Build and serve the site on http://127.0.0.1:8000/llm-basics/ from the stored outputs (no GPU, no Hub).
 serve: install-site
-	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(VENV)/bin/mkdocs serve --dev-addr $(ADDR)
 
 build: install-site
 	$(VENV)/bin/mkdocs build --strict
