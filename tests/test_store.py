@@ -125,7 +125,8 @@ class TestDamagedFiles:
         path.write_text(text.replace('"second\\n"', '"secund\\n"'), encoding="utf-8")
         with pytest.raises(StoreError) as caught:
             read_store(path)
-        assert str(path) in str(caught.value)
+        assert str(caught.value).startswith("tokens.json: ")  # named, never absolute
+        assert str(path.parent) not in str(caught.value)
         assert "edited by hand" in str(caught.value)
         assert "llmdocs run --force tokens" in str(caught.value)
 
@@ -135,7 +136,8 @@ class TestDamagedFiles:
         path.write_text('{"schema": 1, "cells": {', encoding="utf-8")
         with pytest.raises(StoreError) as caught:
             read_store(path)
-        assert str(path) in str(caught.value)
+        assert str(caught.value).startswith("tokens.json: ")  # named, never absolute
+        assert str(path.parent) not in str(caught.value)
         assert "not valid JSON" in str(caught.value)
         assert "llmdocs run --force tokens" in str(caught.value)
 

@@ -8,15 +8,15 @@ the line on which each cell starts, so errors and tracebacks can point into the 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .errors import ChapterError
 
 CELL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-# What jupytext's percent format takes for a cell marker ("# %% x", "#%% x", "  # %%").
-CELL_MARKER = re.compile(r"^\s*#\s*%%(%*\s.*)?$")
 CHAPTER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -28,6 +28,8 @@ class Cell:
     source: str
     line: int  # 1-based line of the cell's first source line in the chapter file
     tags: tuple[str, ...] = ()
+    compare: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    """How loosely `llmdocs verify` may compare this cell: ``# %% name compare={...}``."""
 
 
 @dataclass(frozen=True)
@@ -56,87 +58,123 @@ def chapter_paths(snippets_dir: Path) -> list[Path]:
     return sorted(p for p in snippets_dir.glob("*.py") if not p.name.startswith("_"))
 
 
-def load_chapter(path: Path) -> Chapter:
-    """Parse one chapter file; raise ChapterError naming the file and line of any problem."""
+def load_chapter(path: Path, shown: str | None = None) -> Chapter:
+    """Parse one chapter file; raise ChapterError naming the file and line of any problem.
+
+    ``shown`` is how messages name the file (a project-relative path); default: ``path``.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise ChapterError(f"{path}: no such chapter file (chapters live in snippets/<chapter>.py)")
-    return _load_cached(path.resolve(), path.stat().st_mtime_ns, str(path))
+    shown = shown or str(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    if stat is None or not path.is_file():
+        raise ChapterError(
+            f"{shown}: no such chapter file (chapters live in snippets/<chapter>.py)"
+        )
+    return _load_cached(path.resolve(), stat.st_mtime_ns, stat.st_size, shown)
 
 
 @cache
-def _load_cached(path: Path, mtime_ns: int, shown: str) -> Chapter:
-    import jupytext  # imported here: the module is cheap to import without it
-
-    text = path.read_text(encoding="utf-8")
+def _load_cached(path: Path, mtime_ns: int, size: int, shown: str) -> Chapter:
     name = path.stem
     if not CHAPTER_NAME.match(name):
         raise ChapterError(f"{shown}: chapter names use a-z, 0-9, '-' and '_' only")
-    _check_python(path, shown)
-    notebook = jupytext.reads(text, fmt="py:percent")
-    marker_lines = _marker_lines(text)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ChapterError(
+            f"{shown}: cannot read the chapter ({exc.strerror or exc}); check the file's "
+            "permissions"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ChapterError(
+            f"{shown}:{line}: not UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            "save the chapter as UTF-8"
+        ) from None
+    _check_python(data, shown)
     cells: list[Cell] = []
     markdown: list[str] = []
     seen: dict[str, int] = {}
-    # jupytext yields one cell per marker, plus a leading cell when code precedes the first one.
-    offset = len(notebook.cells) - len(marker_lines)
-    for index, nb_cell in enumerate(notebook.cells):
-        marker = marker_lines[index - offset] if index >= offset else None
+    for start, nb_cell, explicit in _read_cells(text):
         if nb_cell.cell_type == "markdown":
             markdown.append(nb_cell.source)
             continue
         if nb_cell.cell_type != "code":
             continue
-        if marker is None:
+        if not explicit:
             if nb_cell.source.strip():
                 raise ChapterError(
-                    f"{shown}:1: code before the first '# %% <name>' marker; "
+                    f"{shown}:{start}: code before the first '# %% <name>' marker; "
                     "start every code cell with a named marker"
                 )
             continue
         title = str(nb_cell.metadata.get("title", "")).strip()
         if not title:
             raise ChapterError(
-                f"{shown}:{marker}: code cell has no name; write it as '# %% <name>'"
+                f"{shown}:{start}: code cell has no name; write it as '# %% <name>'"
             )
         if not CELL_NAME.match(title):
             raise ChapterError(
-                f"{shown}:{marker}: cell name {title!r} is invalid; "
+                f"{shown}:{start}: cell name {title!r} is invalid; "
                 "use lower-case letters, digits, '-' and '_'"
             )
         if title in seen:
             raise ChapterError(
-                f"{shown}:{marker}: duplicate cell name {title!r} "
+                f"{shown}:{start}: duplicate cell name {title!r} "
                 f"(first used on line {seen[title]})"
             )
-        seen[title] = marker
+        seen[title] = start
         tags = tuple(str(t) for t in nb_cell.metadata.get("tags", ()))
-        cells.append(Cell(title, nb_cell.source, marker + 1, tags))
+        cells.append(Cell(title, nb_cell.source, start + 1, tags))
     return Chapter(name, path, tuple(cells), tuple(markdown))
 
 
-def _marker_lines(text: str) -> list[int]:
-    """Lines that jupytext splits cells on: markers, but not '# %%' inside a string."""
-    from jupytext.stringparser import StringParser
+def _read_cells(text: str) -> Iterator[tuple[int, Any, bool]]:
+    """(1-based first line, cell, starts with a marker) for each cell, as jupytext reads them.
 
-    parser = StringParser("python")
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        quoted = parser.is_quoted()
-        parser.read_line(line)
-        if not quoted and CELL_MARKER.match(line):
-            found.append(number)
-    return found
+    The same loop as ``jupytext.reads(text, fmt="py:percent")``, driven here so that the
+    position of each cell is known: every marker jupytext accepts (``# %% name``,
+    ``# In[2]:``, ``# <codecell>``) is found by jupytext's own cell reader.
+    """
+    from jupytext.formats import _VALID_FORMAT_OPTIONS, get_format_implementation
+    from jupytext.header import header_to_metadata_and_cell
+    from jupytext.languages import default_language_from_metadata_and_ext
+
+    implementation = get_format_implementation(".py", "percent")
+    fmt: dict[str, Any] = {"extension": ".py", "format_name": "percent"}
+    lines = text.splitlines()
+    metadata, _, _, position = header_to_metadata_and_cell(
+        lines, implementation.header_prefix, implementation.header_suffix,
+        implementation.extension,
+    )
+    for option in _VALID_FORMAT_OPTIONS:
+        if option in metadata.get("jupytext", {}):
+            fmt.setdefault(option, metadata["jupytext"][option])
+    language = default_language_from_metadata_and_ext(metadata, ".py")
+    while position < len(lines):
+        reader = implementation.cell_reader_class(fmt, language)
+        first = lines[position]
+        cell, length = reader.read(lines[position:])
+        explicit = bool(reader.start_code_re.match(first)) or bool(
+            reader.alternative_start_code_re.match(first)
+        )
+        yield position + 1, cell, explicit
+        position += max(length, 1)
 
 
-def _check_python(path: Path, shown: str) -> None:
+def _check_python(data: bytes, shown: str) -> None:
     """A chapter is a plain script (`python snippets/x.py` must work): no magics, valid syntax.
 
     Compiled from bytes so that Python's own encoding rules apply too: a header comment
     such as "# Decoding: from …" on line 1 or 2 reads as a PEP 263 declaration.
     """
     try:
-        compile(path.read_bytes(), shown, "exec", dont_inherit=True)
+        compile(data, shown, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise ChapterError(
             f"{shown}:{exc.lineno or 1}: not valid Python ({exc.msg}); "

@@ -17,6 +17,12 @@ DIRECTIVE = re.compile(r"^\s*<!--\s*llmdocs\s+(?P<body>.*?)\s*-->\s*$")
 REFERENCE = re.compile(r"^(?P<chapter>[a-z0-9][a-z0-9_-]*):(?P<cell>[a-z0-9][a-z0-9_-]*)$")
 SHOW = ("both", "code", "output")
 FENCE = re.compile(r"^\s*(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
+# Lines whose indented followers are their content: list items, admonitions and collapsible
+# blocks, content tabs, footnote definitions.
+CONTAINER = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\?\?\?|===|\[\^[^\]]+\]:)")
+COMMENT = re.compile(r"<!--\s*(?P<word>[\w-]+)(?P<rest>.*?)(?:-->|$)")
+CODE_SPAN = re.compile(r"(`+).+?\1")
+REFERENCE_LIKE = re.compile(r"^\s*[\w-]+:[\w-]+")
 
 
 class DirectiveError(LlmdocsError):
@@ -65,20 +71,76 @@ def parse_line(text: str, page: str, line: int) -> Directive:
 
 
 def unfenced_lines(markdown: str) -> Iterator[tuple[int, str]]:
-    """(1-based number, text) of each line outside fenced code blocks, fence lines excluded."""
+    """(1-based number, text) of each line outside code blocks: fenced ones (fence lines
+    excluded) and indented ones (4 spaces more than their container, after a blank line).
+
+    Containers follow Python-Markdown: the content of a list item, an admonition (!!!,
+    ???), a content tab (===) or a footnote is indented by 4, so its own indented code
+    needs 8.
+    """
     fence: str | None = None
+    blank_before = True
+    in_code = False
+    containers: list[int] = []  # content indents of the open containers
     for number, text in enumerate(markdown.splitlines(), start=1):
+        if fence is not None:
+            found_fence = FENCE.match(text)
+            if found_fence:
+                marker = found_fence["marker"]
+                # A closing fence: the same character, at least as long, no info string.
+                if marker[0] == fence[0] and len(marker) >= len(fence):
+                    fence = None if not found_fence["info"].strip() else fence
+            continue
+        if not text.strip():
+            blank_before = True
+            yield number, text
+            continue
+        indent = len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
+        while containers and blank_before and indent < containers[-1]:
+            containers.pop()
+        base = containers[-1] if containers else 0
+        if indent >= base + 4 and (blank_before or in_code):
+            in_code, blank_before = True, False
+            continue
+        in_code, blank_before = False, False
         found_fence = FENCE.match(text)
         if found_fence:
-            marker = found_fence["marker"]
-            if fence is None:
-                fence = marker
-            elif marker[0] == fence[0] and len(marker) >= len(fence):
-                # A closing fence: the same character, at least as long, no info string.
-                fence = None if not found_fence["info"].strip() else fence
+            fence = found_fence["marker"]
             continue
-        if fence is None:
-            yield number, text
+        if CONTAINER.match(text):
+            containers.append(indent + 4)
+        yield number, text
+
+
+def near_misses(markdown: str, page: str) -> list[str]:
+    """Warnings for lines that look like a directive but are not one, so never render:
+    a misspelled or wrongly cased keyword (`<!-- LLMDOCS`, `<!-- llmdoc`) or a directive
+    that does not start its line. Code blocks and inline code are skipped."""
+    usage = "write it as <!-- llmdocs CHAPTER:CELL --> on a line of its own"
+    found: list[str] = []
+    for number, text in unfenced_lines(markdown):
+        if START.match(text):
+            continue
+        for comment in COMMENT.finditer(CODE_SPAN.sub("", text)):
+            word, rest = comment["word"], comment["rest"]
+            if word == "llmdocs":
+                found.append(f"{page}:{number}: an llmdocs directive must start its line; {usage}")
+            elif _looks_like_keyword(word) or (
+                REFERENCE_LIKE.match(rest) and "llm" in word.lower()
+            ):
+                found.append(
+                    f"{page}:{number}: {comment.group(0).strip()!r} looks like an llmdocs "
+                    f"directive but is not one (keyword {word!r}); {usage}"
+                )
+    return found
+
+
+def _looks_like_keyword(word: str) -> bool:
+    """'LLMDOCS', 'llmdoc', 'llm-docs', 'lmdocs': close to the keyword, yet not it."""
+    from difflib import SequenceMatcher
+
+    folded = re.sub(r"[^a-z]", "", word.lower())
+    return word != "llmdocs" and SequenceMatcher(None, folded, "llmdocs").ratio() >= 0.8
 
 
 def find_directives(markdown: str, page: str) -> list[Directive]:

@@ -19,7 +19,8 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .capture import convert_outputs, traceback_line
 from .chapters import Chapter
 from .errors import CellFailure
-from .settings import DEFAULT_TIMEOUT_S
+from .processes import end_processes, new_marker
+from .settings import DEFAULT_TIMEOUT_S, max_output
 from .store import StoredCell
 
 # Silence at the source what would otherwise land in captured stderr.
@@ -63,8 +64,14 @@ def execute_chapter(
     cwd: Path,
     timeout_s: int = DEFAULT_TIMEOUT_S,
     progress: Progress | None = None,
+    max_output_chars: int | None = None,
 ) -> ChapterResult:
-    """Run every cell of ``chapter`` in order in one new kernel; stop at the first failure."""
+    """Run every cell of ``chapter`` in order in one new kernel; stop at the first failure.
+
+    Each cell stores at most ``max_output_chars`` (default: settings.max_output()). When the
+    chapter ends, so has every process its cells started (see processes).
+    """
+    limit = max_output() if max_output_chars is None else max_output_chars
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(PRELUDE)] + [
         nbformat.v4.new_code_cell(cell.source, metadata={"tags": list(cell.tags)})
@@ -84,16 +91,18 @@ def execute_chapter(
         resources={"metadata": {"path": str(cwd)}},
         interrupt_on_timeout=False,
     )
-    kernel_env = {**os.environ, **KERNEL_ENV, **env}
+    marker = new_marker()
+    kernel_env = {**os.environ, **KERNEL_ENV, **env, **marker}
     result = ChapterResult()
     shown = _shown_path(chapter.path, cwd)
     try:
         with open(f"{socket_dir}/kernel.log", "w+b") as kernel_log:
             _run_cells(
                 client, notebook, chapter, result, shown, timeout_s, progress, kernel_env,
-                kernel_log,
+                kernel_log, limit,
             )
     finally:
+        end_processes(marker)
         shutil.rmtree(socket_dir, ignore_errors=True)
     return result
 
@@ -101,7 +110,7 @@ def execute_chapter(
 def _run_cells(
     client: NotebookClient, notebook: nbformat.NotebookNode, chapter: Chapter,
     result: ChapterResult, shown: str, timeout_s: int, progress: Progress | None,
-    kernel_env: dict[str, str], kernel_log: BinaryIO,
+    kernel_env: dict[str, str], kernel_log: BinaryIO, limit: int,
 ) -> None:
     started = time.perf_counter()
     # The kernel process's own log (not cell output, which travels over ZMQ) goes to a file,
@@ -127,7 +136,7 @@ def _run_cells(
                 )
                 return
             except CellExecutionError as exc:
-                outputs = convert_outputs(nb_cell.outputs)
+                outputs = convert_outputs(nb_cell.outputs, limit)
                 trace: list[str] = next(
                     (o["error"]["traceback"] for o in outputs if "error" in o), []
                 )
@@ -143,7 +152,7 @@ def _run_cells(
                 )
                 return
             result.cells[cell.name] = StoredCell(
-                convert_outputs(nb_cell.outputs), time.perf_counter() - begun
+                convert_outputs(nb_cell.outputs, limit), time.perf_counter() - begun
             )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chapters import Chapter, chapter_paths, load_chapter
+from .chapters import CHAPTER_NAME, Chapter, chapter_paths, load_chapter
 from .errors import ChapterError
 
 
@@ -34,25 +34,69 @@ class Project:
         return self.snippets_dir / f"{name}.py"
 
     def chapter(self, name: str) -> Chapter:
-        """Parse a chapter by name; ChapterError naming the file when it does not exist."""
+        """Parse a chapter by name; ChapterError naming the file when it does not exist.
+
+        Only plain names pass (a-z, 0-9, '-', '_'), so no name reaches a file outside
+        snippets/ nor, through it, a stored file outside snippets/outputs/.
+        """
+        if not CHAPTER_NAME.match(name):
+            raise ChapterError(
+                f"{name!r} is not a chapter name (a-z, 0-9, '-' and '_'; chapters live in "
+                "snippets/<chapter>.py)"
+            )
         path = self.chapter_path(name)
         if not path.is_file():
             known = ", ".join(self.chapter_names()) or "none"
             raise ChapterError(
                 f"{self.relative(path)}: unknown chapter {name!r} (known chapters: {known})"
             )
-        return load_chapter(path)
+        return load_chapter(path, self.relative(path))
 
     def relative(self, path: Path) -> str:
+        """``path`` as messages show it: relative to the root (never absolute inside it)."""
         try:
-            return str(Path(path).resolve().relative_to(self.root.resolve()))
+            return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return str(path)
 
 
-def chapter_name(argument: str) -> str:
-    """Accept 'tokens', 'tokens.py' or 'snippets/tokens.py' for the chapter 'tokens'."""
-    return Path(argument).stem if argument.endswith(".py") else argument
+def chapter_name(argument: str, project: Project | None = None) -> str:
+    """Accept 'tokens', 'tokens.py' or a path to snippets/tokens.py for the chapter 'tokens'.
+
+    ChapterError for anything else: a path outside the project's snippets/ folder (or, with
+    no project, any folder but snippets/), a file in a subfolder, an invalid name.
+    """
+    path = Path(argument)
+    name = path.stem if argument.endswith(".py") else argument
+    if len(path.parts) > 1 or argument.endswith(".py"):
+        folder = path.parent
+        if project is not None and folder != Path("."):
+            inside = project.snippets_dir.resolve()
+            candidates = {(Path.cwd() / folder).resolve(), (project.root / folder).resolve()}
+            ok = inside in candidates
+        else:
+            ok = folder in (Path("."), Path("snippets"))
+        if not ok or not argument.endswith(".py"):
+            raise ChapterError(
+                f"{argument}: not a chapter; name one as CHAPTER, CHAPTER.py or "
+                "snippets/CHAPTER.py (chapters live directly in snippets/)"
+            )
+    if not CHAPTER_NAME.match(name):
+        raise ChapterError(
+            f"{argument}: {name!r} is not a chapter name (a-z, 0-9, '-' and '_')"
+        )
+    return name
+
+
+def project_at(root: Path) -> Project:
+    """The project rooted at ``root``; ChapterError unless it has a snippets/ folder."""
+    root = Path(root).resolve()
+    if not (root / "snippets").is_dir():
+        raise ChapterError(
+            f"{root}: no snippets/ folder; pass the project's root (the folder holding "
+            "snippets/ and mkdocs.yml) as --root"
+        )
+    return Project(root)
 
 
 def find_project(start: Path | None = None) -> Project:

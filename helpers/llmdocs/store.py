@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+from .schema import SchemaError, check_body
 
 SCHEMA = 1
 Output = dict[str, Any]
@@ -94,44 +95,98 @@ def read_store(path: Path) -> StoredChapter:
 
     Parsed and verified once per file version: static-i18n builds the site once per language
     and `mkdocs serve` rebuilds often, and the files rarely change in between. Callers must
-    not mutate the result.
+    not mutate the result. Messages name the file relative to the project (see shown_path).
     """
     path = Path(path)
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise StoreError(f"{path}: no stored outputs; run `llmdocs run {path.stem}`") from None
+        raise StoreError(f"{shown}: no stored outputs; run `{_run_command(path)}`") from None
+    except OSError as exc:
+        raise StoreError(
+            f"{shown}: cannot read stored outputs ({exc.strerror or exc}); check the file's "
+            "permissions"
+        ) from None
     return _read_verified(path, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=256)
 def _read_verified(path: Path, mtime_ns: int, size: int) -> StoredChapter:
-    remedy = f"run `llmdocs run --force {path.stem}` to capture it again"
+    shown = shown_path(path)
+    remedy = f"run `{_run_command(path, force=True)}` to capture it again"
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise StoreError(f"{path}: no stored outputs; run `llmdocs run {path.stem}`") from None
+        raise StoreError(
+            f"{shown_path(path)}: no stored outputs; run `{_run_command(path)}`"
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{path}: stored outputs are not valid JSON ({exc}); {remedy}") from None
+        raise StoreError(f"{shown}: stored outputs are not valid JSON ({exc}); {remedy}") from None
     if not isinstance(body, dict) or body.get("schema") != SCHEMA:
-        raise StoreError(f"{path}: unknown stored-output schema; {remedy}")
+        raise StoreError(f"{shown}: unknown stored-output schema; {remedy}")
     if body.get("digest") != _digest(body):
         raise StoreError(
-            f"{path}: stored outputs were edited by hand or damaged (digest mismatch); "
+            f"{shown}: stored outputs were edited by hand or damaged (digest mismatch); "
             f"never edit them, {remedy}"
         )
+def shown_path(path: Path) -> str:
+    """A stored file as messages name it: from snippets/ on (project-relative), never absolute."""
+    parts = Path(path).parts
+    for index in range(len(parts) - 2, -1, -1):
+        if parts[index] == "snippets" and parts[index + 1] == "outputs":
+            return "/".join(parts[index:])
+    return Path(path).name
+
+
+def _run_command(path: Path, force: bool = False) -> str:
+    """The `llmdocs run` that captures this stored file again (its profile from its folder)."""
+    path = Path(path)
+    profile = path.parent.name if path.parent.parent.name == "outputs" else "offline"
+    options = (["--force"] if force else []) + (
+        [f"--profile {profile}"] if profile != "offline" else []
+    )
+    return " ".join(["llmdocs run", *options, path.stem])
+
+
     try:
-        cells = {
-            name: StoredCell(list(cell["outputs"]), float(cell["duration_s"]))
-            for name, cell in body["cells"].items()
-        }
-        return StoredChapter(
-            chapter=body["chapter"], source_key=body["source_key"], profile=body["profile"],
-            device=body["device"], versions=dict(body["versions"]), models=dict(body["models"]),
-            captured=body["captured"], cells=cells,
+        check_body(body)
+    except SchemaError as exc:
+        raise StoreError(f"{shown}: stored outputs are malformed ({exc}); {remedy}") from None
+    if body["chapter"] != path.stem:
+        raise StoreError(
+            f"{shown}: holds the outputs of chapter {body['chapter']!r}, not {path.stem!r} "
+            f"(copied or renamed); {remedy}"
         )
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise StoreError(f"{path}: stored outputs lack a field ({exc}); {remedy}") from None
+    cells = {
+        name: StoredCell(list(cell["outputs"]), float(cell["duration_s"]))
+        for name, cell in body["cells"].items()
+    }
+    return StoredChapter(
+        chapter=body["chapter"], source_key=body["source_key"], profile=body["profile"],
+        device=body["device"], versions=dict(body["versions"]), models=dict(body["models"]),
+        captured=body["captured"], cells=cells,
+    )
+
+
+def clean_stray_temp_files(store_dir: Path, chapter: str) -> list[Path]:
+    """Delete temp files a killed run left for ``chapter`` (in every profile's folder).
+
+    Call it holding the chapter's lock (see locks): then no live run is writing them.
+    Readers ignore them anyway (they do not end in .json).
+    """
+    store_dir = Path(store_dir)
+    pattern = f".{chapter}.json.*.tmp"
+    stray = [*store_dir.glob(pattern), *store_dir.glob(f"*/{pattern}")]
+    for path in stray:
+        path.unlink(missing_ok=True)
+    return stray
+
+
+def _ordinary_mode() -> int:
+    """The mode a plain `open(…, "w")` would give a new file: 0666 less the umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_store(path: Path, stored: StoredChapter) -> bool:
@@ -159,3 +214,4 @@ def write_store(path: Path, stored: StoredChapter) -> bool:
         Path(temp).unlink(missing_ok=True)
         raise
     return True
+        os.fchmod(handle, _ordinary_mode())  # mkstemp makes it 0600; a stored file is 0644
