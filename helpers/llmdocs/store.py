@@ -101,34 +101,12 @@ def read_store(path: Path) -> StoredChapter:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        raise StoreError(f"{shown}: no stored outputs; run `{_run_command(path)}`") from None
-    except OSError as exc:
         raise StoreError(
-            f"{shown}: cannot read stored outputs ({exc.strerror or exc}); check the file's "
-            "permissions"
+            f"{shown_path(path)}: no stored outputs; run `{_run_command(path)}`"
         ) from None
     return _read_verified(path, stat.st_mtime_ns, stat.st_size)
 
 
-@lru_cache(maxsize=256)
-def _read_verified(path: Path, mtime_ns: int, size: int) -> StoredChapter:
-    shown = shown_path(path)
-    remedy = f"run `{_run_command(path, force=True)}` to capture it again"
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StoreError(
-            f"{shown_path(path)}: no stored outputs; run `{_run_command(path)}`"
-        ) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StoreError(f"{shown}: stored outputs are not valid JSON ({exc}); {remedy}") from None
-    if not isinstance(body, dict) or body.get("schema") != SCHEMA:
-        raise StoreError(f"{shown}: unknown stored-output schema; {remedy}")
-    if body.get("digest") != _digest(body):
-        raise StoreError(
-            f"{shown}: stored outputs were edited by hand or damaged (digest mismatch); "
-            f"never edit them, {remedy}"
-        )
 def shown_path(path: Path) -> str:
     """A stored file as messages name it: from snippets/ on (project-relative), never absolute."""
     parts = Path(path).parts
@@ -148,6 +126,28 @@ def _run_command(path: Path, force: bool = False) -> str:
     return " ".join(["llmdocs run", *options, path.stem])
 
 
+@lru_cache(maxsize=256)
+def _read_verified(path: Path, mtime_ns: int, size: int) -> StoredChapter:
+    shown = shown_path(path)
+    remedy = f"run `{_run_command(path, force=True)}` to capture it again"
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{shown}: no stored outputs; run `{_run_command(path)}`") from None
+    except OSError as exc:
+        raise StoreError(
+            f"{shown}: cannot read stored outputs ({exc.strerror or exc}); check the file's "
+            "permissions"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreError(f"{shown}: stored outputs are not valid JSON ({exc}); {remedy}") from None
+    if not isinstance(body, dict) or body.get("schema") != SCHEMA:
+        raise StoreError(f"{shown}: unknown stored-output schema; {remedy}")
+    if body.get("digest") != _digest(body):
+        raise StoreError(
+            f"{shown}: stored outputs were edited by hand or damaged (digest mismatch); "
+            f"never edit them, {remedy}"
+        )
     try:
         check_body(body)
     except SchemaError as exc:
@@ -205,6 +205,7 @@ def write_store(path: Path, stored: StoredChapter) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(handle, _ordinary_mode())  # mkstemp makes it 0600; a stored file is 0644
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             out.write(dumps(stored))
             out.flush()
@@ -214,4 +215,3 @@ def write_store(path: Path, stored: StoredChapter) -> bool:
         Path(temp).unlink(missing_ok=True)
         raise
     return True
-        os.fchmod(handle, _ordinary_mode())  # mkstemp makes it 0600; a stored file is 0644
