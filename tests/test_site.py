@@ -58,7 +58,7 @@ class TwoBuilds:
 
 def _notebooks(result: Build) -> tuple[dict[str, bytes], dict[str, int]]:
     site = {path: (result.site / path).read_bytes() for path in NOTEBOOKS}
-    cache = result.project / ".llmdocs-cache" / "notebooks"
+    cache = result.project / "notebooks"  # committed there, for Colab
     mtimes = {str(p.relative_to(cache)): p.stat().st_mtime_ns for p in cache.rglob("*.ipynb")}
     return site, mtimes
 
@@ -125,12 +125,16 @@ class TestRenderedPages:
         assert page.find("s") is None  # never parsed into a strikethrough element
 
     def test_every_output_rendered_once_with_provenance(self, two_builds: TwoBuilds) -> None:
-        """Each of the five directives yields one output block and one provenance line."""
+        """Each of the five directives yields one output block; the provenance line, the same
+        for all of them, appears once (after the first)."""
         page = soup(two_builds.second.page("index.html"))
         cells = [div["data-cell"] for div in page.select("div.llmdocs-output")]
         assert cells == [f"basics:{name}" for name in
                          ("hello", "shared-state", "figure", "html", "expected-error")]
-        assert len(page.select("p.llmdocs-provenance")) == CELLS
+        provenance = page.select("p.llmdocs-provenance")
+        assert len(provenance) == 1 and CELLS == 5
+        output = provenance[0].find_previous_sibling("div", class_="llmdocs-output")
+        assert output is not None and output["data-cell"] == "basics:hello"
         assert "value is 42" in page.select_one('[data-cell="basics:shared-state"]').get_text()
         error = page.select_one('[data-cell="basics:expected-error"] pre.llmdocs-error')
         assert error is not None and "shown on the page, on purpose" in error.get_text()
@@ -199,8 +203,8 @@ class TestNotebooks:
         nbformat.validate(notebook)
         code = [cell for cell in notebook.cells if cell.cell_type == "code"]
         assert [cell.metadata["name"] for cell in code] == [
-            "hello", "shared-state", "figure", "html", "expected-error"]
-        assert code[0].outputs[0]["text"] == TOKENS + "\n"
+            "setup", "hello", "shared-state", "figure", "html", "expected-error"]
+        assert code[1].outputs[0]["text"] == TOKENS + "\n"
         language = "en" if path.startswith("en/") else "zh"
         assert notebook.metadata["llmdocs"]["language"] == language
 
@@ -209,11 +213,18 @@ class TestNotebooks:
         ("en/index.html", "View and download this chapter as a Jupyter notebook"),
     ])
     def test_page_links_to_its_notebook(self, two_builds: TwoBuilds, path: str, label: str) -> None:
-        """The chapter page links, in its language, to the notebook page that exists."""
-        link = soup(two_builds.second.page(path)).find("a", string=re.compile(label))
-        assert link is not None
-        target = urlsplit(urljoin(f"http://site/{path}", link["href"])).path.lstrip("/")
+        """Under its title, the chapter page links, in its language, to the notebook page and
+        to the .ipynb download, both of which exist."""
+        page = soup(two_builds.second.page(path))
+        links = page.select_one("p.llmdocs-notebook-links")
+        assert links is not None and links["title"] == label
+        assert links.find_previous_sibling("h1") is not None  # at the top, after the title
+        view, download = links.select("a")[:2]
+        target = urlsplit(urljoin(f"http://site/{path}", view["href"])).path.lstrip("/")
         assert (two_builds.second.site / target / "index.html").is_file()
+        assert download.has_attr("download")
+        target = urlsplit(urljoin(f"http://site/{path}", download["href"])).path.lstrip("/")
+        assert target.endswith("basics.ipynb") and (two_builds.second.site / target).is_file()
 
 
 class TestFailureModes:

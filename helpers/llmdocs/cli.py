@@ -142,7 +142,26 @@ def check(project: Project, profile: str, device: str) -> None:
     if blocking:
         console.print("[red]stored outputs are out of date:[/] run `llmdocs run`, then commit "
                       "snippets/outputs/")
+    from .notebook_plan import stale_notebooks
+
+    notebooks = stale_notebooks(project)
+    for problem in notebooks:
+        console.print(f"  [red]{problem}[/]")
+    if notebooks:
+        console.print("[red]generated notebooks are out of date:[/] run `llmdocs notebooks` "
+                      "(or `mkdocs build`), then commit notebooks/")
+    if blocking or notebooks:
         sys.exit(1)
+
+
+@main.command()
+@click.pass_obj
+def notebooks(project: Project) -> None:
+    """Write notebooks/<language>/<chapter>.ipynb from the pages and stored outputs."""
+    from .notebook_plan import write_notebooks
+
+    for path in write_notebooks(project):
+        console.print(f"  wrote {path}")
 
 
 @main.command()

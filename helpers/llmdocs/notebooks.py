@@ -1,11 +1,15 @@
 """Build one notebook per chapter and language: the page's prose, the code, the stored outputs.
 
-The bytes depend only on their inputs (no timestamps, fixed ids), so an unchanged chapter
-produces an identical file and mkdocs-jupyter's cache is hit on every rebuild.
+The first markdown cell says which models, device and versions produced the outputs; the
+first code cell installs what a learner needs outside the repository and selects the
+offline models. Prose is rewritten for Jupyter (notebook_markdown), outputs pass through
+render.published, the same sanitizing step as the pages. The bytes depend only on their
+inputs (no timestamps, fixed ids), so an unchanged chapter produces an identical file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +18,36 @@ import nbformat
 from .capture import join_lines
 from .chapters import Chapter
 from .directives import Directive, find_directives
+from .notebook_markdown import LinkResolver, notebook_markdown
+from .profiles import DEVICE_ENV, roles_used
+from .render import labels, published
 from .store import Output, StoredChapter
+
+SETUP = {
+    "zh": ("# 在本仓库之外运行时，先安装所需的库和离线小模型（只需一次）：",
+           "# 选用离线模型（即 `llmdocs env` 打印的变量）；若要用原文的模型"
+           "（{reference}，需从 Hub 下载），跳过下面几行。"),
+    "en": ("# Outside this repository, install the libraries and the small offline models once:",
+           "# Select the offline models (the variables `llmdocs env` prints); to use the source's "
+           "models instead ({reference}, downloaded from the Hub), skip the lines below."),
+}
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    """What a notebook needs besides its chapter: the page, links, ids and install lines."""
+
+    page: str
+    language: str
+    markdown: str  # the page, its headings with their `{#id}` (anchors.with_heading_ids)
+    resolve: LinkResolver
+    install: list[str]  # requirement lines for the setup cell
 
 
 def to_nbformat_outputs(outputs: list[Output]) -> list[Any]:
-    """Our stored outputs back in nbformat's shape."""
+    """Our stored outputs, sanitized by render.published, in nbformat's shape."""
     converted = []
-    for output in outputs:
+    for output in published(outputs):
         if "stream" in output:
             converted.append(nbformat.v4.new_output(
                 "stream", name=output["stream"], text=join_lines(output["text"])))
@@ -50,10 +77,48 @@ def page_segments(markdown: str, page: str) -> list[tuple[str, Directive | None]
     return segments
 
 
+def provenance_markdown(stored: StoredChapter | None, language: str) -> str:
+    """One line: the models, device, versions and capture date of the stored outputs."""
+    words = labels(language)
+    if stored is None:
+        return f"*{words['missing'].format(chapter='…')}*".replace("<code>", "`").replace(
+            "</code>", "`")
+    models = ", ".join(f"`{m.get('id', '?')}`" for m in stored.models.values()) or "—"
+    versions = " · ".join(f"{name} {version}" for name, version in stored.versions.items())
+    return (f"**{words['from']}** {models} · {stored.device} · {versions} · "
+            f"{words['captured']} {stored.captured}")
+
+
+def setup_source(chapter: Chapter, language: str, install: list[str]) -> str:
+    """The first code cell: install (outside the repository) and select the offline models."""
+    roles = roles_used([chapter.cell(name).source for name in chapter.cell_names])
+    before, switch = SETUP.get(language, SETUP["en"])
+    lines = [before, "try:", "    import llmdocs  # inside the repository: already installed",
+             "except ImportError:", "    %pip install -q " + " ".join(install[:1])]
+    if install[1:]:
+        lines.append("    %pip install -q --no-deps " + " ".join(install[1:]))
+    lines += ["", "import os", ""]
+    if roles:
+        reference = ", ".join(role.reference_id for role in roles)
+        envs = "".join(f"{role.env!r}, " for role in roles).rstrip(" ")
+        lines += [
+            switch.format(reference=reference),
+            "from llmdocs.environment import resolve_device",
+            "from llmdocs.profiles import ROLES, model_locations",
+            "",
+            f"roles = [role for role in ROLES if role.env in ({envs})]",
+            'os.environ.update(model_locations("offline", roles))',
+            f'os.environ.setdefault({DEVICE_ENV!r}, resolve_device("auto"))',
+        ]
+    else:
+        lines.append(f'os.environ.setdefault({DEVICE_ENV!r}, "cpu")')
+    return "\n".join(lines)
+
+
 def build_notebook(
-    chapter: Chapter, stored: StoredChapter | None, markdown: str, page: str, language: str
+    chapter: Chapter, stored: StoredChapter | None, context: NotebookContext
 ) -> nbformat.NotebookNode:
-    """The chapter's cells in order, each preceded by the prose that precedes it on the page.
+    """Provenance, setup, then the chapter's cells in order, each after the prose before it.
 
     Cells the page does not embed still appear (the notebook must run top to bottom).
     """
@@ -61,13 +126,17 @@ def build_notebook(
     notebook.metadata = {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
-        "llmdocs": {"chapter": chapter.name, "language": language, "page": page},
+        "llmdocs": {"chapter": chapter.name, "language": context.language, "page": context.page},
     }
     cells: list[Any] = []
     remaining = list(chapter.cell_names)
-    for prose, directive in page_segments(markdown, page):
-        if prose:
-            cells.append(nbformat.v4.new_markdown_cell(_strip_directive_comments(prose)))
+    for prose, directive in page_segments(context.markdown, context.page):
+        text = _strip_directive_comments(prose)
+        converted = notebook_markdown(text, context.resolve) if text else ""
+        if not cells:
+            cells += _opening(converted, chapter, stored, context)
+        elif converted:
+            cells.append(nbformat.v4.new_markdown_cell(converted))
         embeds_here = directive is not None and directive.chapter == chapter.name
         if directive is None or not embeds_here or directive.cell not in remaining:
             continue
@@ -82,8 +151,26 @@ def build_notebook(
     return notebook
 
 
+def _opening(
+    prose: str, chapter: Chapter, stored: StoredChapter | None, context: NotebookContext
+) -> list[Any]:
+    """The title and provenance (first markdown cell), the setup cell, the rest of the prose."""
+    title, _, rest = prose.partition("\n") if prose.startswith("# ") else ("", "", prose)
+    head = "\n\n".join(part for part in (title, provenance_markdown(stored, context.language))
+                       if part)
+    cells = [
+        nbformat.v4.new_markdown_cell(head),
+        nbformat.v4.new_code_cell(setup_source(chapter, context.language, context.install),
+                                  metadata={"name": "setup"}),
+    ]
+    if rest.strip():
+        cells.append(nbformat.v4.new_markdown_cell(rest.strip()))
+    return cells
+
+
 def _code_cell(chapter: Chapter, stored: StoredChapter | None, name: str) -> Any:
     cell = nbformat.v4.new_code_cell(chapter.cell(name).source, metadata={"name": name})
+    cell.execution_count = chapter.cell_names.index(name) + 1
     if stored is not None and name in stored.cells:
         cell.outputs = to_nbformat_outputs(stored.cells[name].outputs)
     return cell
@@ -93,9 +180,13 @@ def _strip_directive_comments(prose: str) -> str:
     return "\n".join(line for line in prose.splitlines() if not line.lstrip().startswith("<!--"))
 
 
-def write_if_changed(path: Path, notebook: nbformat.NotebookNode) -> bool:
-    """Write the notebook unless the file already holds exactly these bytes."""
-    text = nbformat.writes(notebook) + "\n"
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """The exact bytes written for a notebook."""
+    return str(nbformat.writes(notebook)) + "\n"
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write the notebook text unless the file already holds exactly these bytes."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

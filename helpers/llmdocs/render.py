@@ -1,7 +1,9 @@
 """Render a stored cell into page content: the code as Markdown, the output as HTML.
 
-Captured text is always escaped (`<s>` stays `<s>` on the page); captured HTML passes
-through nh3's allow-list sanitizer; images become <img> with alt text in the page's language.
+`published` is the one path from stored output to anything we publish (page HTML, notebook
+outputs, figure files): captured HTML passes nh3's allow-list, SVG an allow-list of drawing
+elements, and any other rich format is dropped. Captured text is always escaped (`<s>`
+stays `<s>` on the page); images become <img> with alt text in the page's language.
 """
 
 from __future__ import annotations
@@ -66,8 +68,15 @@ SAFE_STYLE = {
 }
 
 
+# Class names that make the theme load code: Material fetches mermaid.js from a CDN for
+# any `.mermaid` element; `md-*` and `arithmatex` classes are the theme's own hooks.
+THEME_CLASSES = re.compile(r"^(mermaid|arithmatex|md-.*|jp-.*|language-mermaid)$")
+PUBLISHED_MIMETYPES = ("text/plain", "text/html", "image/png", "image/svg+xml")
+
+
 def sanitize(fragment: str) -> str:
-    """Allow-list sanitizing of captured HTML (nh3/ammonia): no script, no event handlers."""
+    """Allow-list sanitizing of captured HTML (nh3/ammonia): no script, no event handlers,
+    no remote sources, no data-* attributes and no class that wakes a theme script."""
     import nh3
 
     attributes = {**{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()}}
@@ -80,8 +89,47 @@ def sanitize(fragment: str) -> str:
 
 
 def _no_remote_sources(tag: str, attribute: str, value: str) -> str | None:
-    """Drop image sources: nh3 keeps http(s) ones, a third-party request at view time."""
-    return None if attribute in ("src", "srcset") else value
+    """Drop image sources (nh3 keeps http(s) ones, a third-party request at view time) and
+    theme hook classes."""
+    if attribute in ("src", "srcset", "poster", "background", "cite", "longdesc"):
+        return None
+    if attribute == "class":
+        kept = [name for name in value.split() if not THEME_CLASSES.match(name)]
+        return " ".join(kept) or None
+    return value
+
+
+def published(outputs: list[Output]) -> list[Output]:
+    """Stored outputs as they may be published anywhere: the one sanitizing step.
+
+    Streams and errors are text (escaped where they become HTML); rich data keeps only
+    PUBLISHED_MIMETYPES, with HTML and SVG cleaned by their allow-lists. An SVG that cannot
+    be cleaned is dropped (its PNG or text alternative, if any, remains).
+    """
+    from .capture import split_lines
+    from .svg import UnsafeSvg, sanitize_svg
+
+    result: list[Output] = []
+    for output in outputs:
+        if "data" not in output:
+            result.append(output)
+            continue
+        data: dict[str, list[str]] = {}
+        for mimetype in PUBLISHED_MIMETYPES:
+            if mimetype not in output["data"]:
+                continue
+            value = output["data"][mimetype]
+            if mimetype == "text/html":
+                value = split_lines(sanitize(join_lines(value)))
+            elif mimetype == "image/svg+xml":
+                try:
+                    value = split_lines(sanitize_svg(join_lines(value)))
+                except UnsafeSvg:
+                    continue
+            data[mimetype] = list(value)
+        if data:
+            result.append({"data": data})
+    return result
 
 
 ImageSource = Callable[[str, bytes], str]
@@ -97,9 +145,9 @@ def output_html(
     outputs: list[Output], ref: str, language: str, alt: str = "",
     image_src: ImageSource = data_uri,
 ) -> str:
-    """One cell's outputs as HTML, or '' when it printed nothing."""
+    """One cell's outputs as HTML, or '' when it printed nothing (sanitized by `published`)."""
     parts: list[str] = []
-    for output in outputs:
+    for output in published(outputs):
         if "stream" in output:
             css = f"llmdocs-stream llmdocs-{output['stream']}"
             parts.append(_pre(css, join_lines(output["text"])))
@@ -122,7 +170,7 @@ def output_html(
                     'loading="lazy">'
                 )
             elif "text/html" in data:
-                fragment = sanitize(join_lines(data["text/html"]))
+                fragment = join_lines(data["text/html"])  # sanitized by published()
                 parts.append(f'<div class="llmdocs-html">{fragment}</div>')
             elif "text/plain" in data:
                 parts.append(_pre("llmdocs-stream llmdocs-result", join_lines(data["text/plain"])))

@@ -29,8 +29,5 @@ class LlmdocsConfig(Config):
     """Seconds a cell may run during build-time capture."""
 
     notebooks = c.Type(bool, default=True)
-    """Generate one notebook per chapter and language, rendered by mkdocs-jupyter."""
-
-    notebooks_dir = c.Type(str, default=".llmdocs-cache/notebooks")
-    """Where generated notebooks are written (relative to mkdocs.yml), outside docs/ so that
-    `mkdocs serve` does not rebuild in a loop."""
+    """Generate one notebook per chapter and language (committed at notebooks/<language>/),
+    rendered by mkdocs-jupyter."""

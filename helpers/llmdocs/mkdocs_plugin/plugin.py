@@ -14,6 +14,7 @@ from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from ..anchors import heading_ids, with_heading_ids
 from ..directives import Directive, DirectiveError, find_directives
 from ..errors import LlmdocsError
 from ..project import Project
@@ -22,6 +23,7 @@ from ..status import needs_run
 from .config import LlmdocsConfig
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
+from .notebook_page import fix_headings, localize_links
 from .site_files import SiteFiles
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
@@ -39,6 +41,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.lookup: Lookup | None = None
         self.notebooks: NotebookPages | None = None
         self.stash: dict[str, str] = {}
+        self.provenance_shown = ""
+        self.markdown_extensions: list[str] = []
         self.token = secrets.token_hex(4)
         self.site_files = SiteFiles()
 
@@ -56,6 +60,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
                 "(or 'fenced_code'): add it under markdown_extensions in mkdocs.yml"
             )
         self.project = Project(Path(config.config_file_path).resolve().parent)
+        self.markdown_extensions = [str(e) for e in config.markdown_extensions]
         if ASSET not in config.extra_css:
             config.extra_css.append(ASSET)
         return config
@@ -103,9 +108,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         files.append(File.generated(config, ASSET, abs_src_path=str(_asset_path())))
         if self.config.notebooks and "mkdocs-jupyter" in config.plugins:
             assert self.project is not None and self.lookup is not None
-            self.notebooks = NotebookPages(
-                self.project, self.lookup, self.project.root / self.config.notebooks_dir
-            )
+            self.notebooks = NotebookPages(self.project, self.lookup)
             self.notebooks.add_files(files, config)
         return files
 
@@ -132,6 +135,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         # MkDocs converts each page's Markdown and then its HTML before the next page, so the
         # stash only ever holds this page's fragments.
         self.stash = {}
+        self.provenance_shown = ""
+        markdown = self._with_shared_heading_ids(markdown, page)
         try:
             directives = find_directives(markdown, source)
         except DirectiveError as exc:
@@ -141,10 +146,29 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         for directive in directives:  # one line each: replacing keeps the numbering
             lines[directive.line - 1] = self._render(directive, source, language, page.url)
         if self.notebooks is not None:
-            link = self.notebooks.link_markdown(page, language)
-            if link:
-                lines.append("\n" + link)
+            links = self.notebooks.links_html(page, language)
+            if links:  # after the title: view, download, open in Colab
+                title = next((i for i, line in enumerate(lines) if line.startswith("# ")), -1)
+                lines.insert(title + 1, "\n" + self._stash(links) + "\n")
         return "\n".join(lines)
+
+    def _with_shared_heading_ids(self, markdown: str, page: Page) -> str:
+        """Give headings the ids their translation uses too (see anchors)."""
+        source = page.file.abs_src_path
+        name = page.file.src_uri
+        if source is None or "attr_list" not in self.markdown_extensions:
+            return markdown
+        stem, dot, _ = name.rpartition(".")
+        stem, _, language = stem.rpartition(".")
+        others = {}
+        if dot and stem:
+            for path in Path(source).parent.glob(f"{Path(stem).name}.*.md"):
+                other_language = path.name.rsplit(".", 2)[-2]
+                if other_language != language:
+                    others[other_language] = path.read_text(encoding="utf-8")
+        english = markdown if language == "en" else others.get("en")
+        other = next(iter(others.values()), None)
+        return with_heading_ids(markdown, heading_ids(markdown, english, other))
 
     def _render(self, directive: Directive, page: str, language: str, page_url: str) -> str:
         assert self.lookup is not None
@@ -164,7 +188,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
                 self.site_files.image_src(page_url),
             )
             if html:
-                parts.append(self._stash(html + provenance_html(found.stored, language)))
+                # The provenance line once per page, and again only where it differs.
+                provenance = provenance_html(found.stored, language)
+                if provenance != self.provenance_shown:
+                    html += provenance
+                    self.provenance_shown = provenance
+                parts.append(self._stash(html))
         return "\n\n" + "\n\n".join(parts) + "\n\n"
 
     def _stash(self, html: str) -> str:
@@ -179,11 +208,24 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.config.enabled:
             return html
         if isinstance(page.file, NotebookPage):
-            return self.site_files.share_styles(html, page.url)
+            return self._finish_notebook_page(html, page)
         for key, fragment in self.stash.items():
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
         return html
+
+    def _finish_notebook_page(self, html: str, page: Page) -> str:
+        """Shared ids and TOC, relative site links, chapter and previous/next links."""
+        from mkdocs.structure.toc import get_toc
+
+        assert isinstance(page.file, NotebookPage) and self.notebooks is not None
+        html = self.site_files.share_styles(html, page.url)
+        html = localize_links(html, self.notebooks.site.url, page.url)
+        html, toc = fix_headings(html)
+        if toc:
+            page.toc = get_toc(toc)
+            page.title = toc[0]["name"] if toc[0]["level"] == 1 else page.title
+        return self.notebooks.nav_html(page.file, page.url) + html
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if not self.config.enabled:
