@@ -12,8 +12,14 @@ from rich.table import Table
 from .environment import DEVICES
 from .errors import LlmdocsError
 from .profiles import PROFILES
-from .project import Project, chapter_name, find_project
-from .settings import DEFAULT_TIMEOUT_S
+from .project import Project, chapter_name, find_project, project_at
+from .settings import (
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_TIMEOUT_S,
+    MAX_OUTPUT_ENV,
+    MAX_OUTPUT_RANGE,
+    TIMEOUT_RANGE,
+)
 from .status import State
 
 console = Console(stderr=True, highlight=False)
@@ -33,18 +39,67 @@ device_option = click.option(
 )
 
 
-@click.group()
+class LlmdocsGroup(click.Group):
+    """Every fault ends as one clear message and a non-zero exit, never a bare traceback:
+    our own errors (which name the file and the fix) as they are, anything else as an
+    unexpected error naming its type; the traceback only with --debug."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except LlmdocsError as exc:
+            if ctx.meta.get(DEBUG):
+                raise
+            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            if ctx.meta.get(DEBUG):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc} "
+                "(rerun as `llmdocs --debug …` for the traceback)"
+            ) from None
+
+
+DEBUG = "llmdocs.debug"
+TIMEOUT = click.IntRange(*TIMEOUT_RANGE)
+
+
+@click.group(cls=LlmdocsGroup)
 @click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Project root (default: the nearest folder with snippets/).")
+              help="Project root: the folder holding snippets/ (default: the nearest one).")
+@click.option("--max-output", type=click.IntRange(*MAX_OUTPUT_RANGE), default=None,
+              envvar=MAX_OUTPUT_ENV, metavar="CHARS",
+              help=f"Characters of output one cell may store before it is cut "
+                   f"[default: {DEFAULT_MAX_OUTPUT:,}].")
+@click.option("--debug", is_flag=True, help="Show tracebacks of failures.")
 @click.pass_context
-def main(ctx: click.Context, root: str | None) -> None:
+def main(ctx: click.Context, root: str | None, max_output: int | None, debug: bool) -> None:
     """Run LLM Basics snippet chapters and keep their stored outputs current."""
+    import logging
+    import os
+    import signal
+    import threading
     from pathlib import Path
 
-    try:
-        ctx.obj = Project(Path(root).resolve()) if root else find_project()
-    except LlmdocsError as exc:
-        raise click.ClickException(str(exc)) from None
+    ctx.meta[DEBUG] = debug
+    if debug:
+        os.environ["LLMDOCS_DEBUG"] = "1"  # child processes (materialize) show tracebacks too
+        logging.basicConfig(format="%(name)s: %(message)s")
+        logging.getLogger("llmdocs").setLevel(logging.DEBUG)
+    if max_output is not None:
+        os.environ[MAX_OUTPUT_ENV] = str(max_output)  # read by execute, and by its kernels
+    if threading.current_thread() is threading.main_thread():
+        # A terminated run unwinds like an interrupted one: kernels and the processes their
+        # cells started are ended, temp files removed.
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+    ctx.obj = project_at(Path(root)) if root else find_project()
+
+
+def _terminate(number: int, frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 @main.command()
@@ -52,7 +107,7 @@ def main(ctx: click.Context, root: str | None) -> None:
 @click.option("--force", is_flag=True, help="Run even chapters whose outputs are fresh.")
 @profile_option
 @device_option
-@click.option("--timeout", type=int, default=DEFAULT_TIMEOUT_S, show_default=True,
+@click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT_S, show_default=True,
               envvar="LLMDOCS_TIMEOUT", help="Seconds one cell may run before it is stopped.")
 @click.pass_obj
 def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, device: str,
@@ -68,7 +123,7 @@ def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, 
         raise click.ClickException(str(exc)) from None
     from .runner import describe_failure, run_chapters
 
-    names = [chapter_name(c) for c in chapters]
+    names = [chapter_name(c, project) for c in chapters]
     started = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
@@ -137,6 +192,11 @@ def status(project: Project, profile: str, device: str) -> None:
 @click.pass_obj
 def check(project: Project, profile: str, device: str) -> None:
     """Like status, without executing anything; exit 1 when a chapter is code-stale or missing."""
+    if not project.chapter_names():  # a CI gate pointed at the wrong folder must not pass
+        raise click.ClickException(
+            f"{project.relative(project.snippets_dir)}/ holds no chapters (snippets/<chapter>.py); "
+            "is --root the project's root?"
+        )
     table, blocking = _status_table(project, profile, device)
     Console().print(table)
     if blocking:

@@ -38,7 +38,7 @@ class ChapterFailure(LlmdocsError):
         self.chapter_file = chapter_file
         self.what = what
         self.remedy = remedy
-        super().__init__(f"{chapter_file}: {what}; {remedy}")
+        super().__init__(f"{chapter_file}: {what}" + (f"; {remedy}" if remedy else ""))
 
 
 def chapter_failure(chapter_file: str, exc: BaseException) -> LlmdocsError:
@@ -49,7 +49,11 @@ def chapter_failure(chapter_file: str, exc: BaseException) -> LlmdocsError:
     import subprocess
 
     if isinstance(exc, LlmdocsError):
-        return exc
+        if str(exc).startswith(chapter_file) or isinstance(exc, CellFailure):
+            return exc
+        named = ChapterFailure(chapter_file, str(exc), "")  # its message says what to do
+        named.__cause__ = exc
+        return named
     text = f"{type(exc).__name__}: {exc}"
     debug = "rerun with --debug for the traceback"
     if isinstance(exc, ModuleNotFoundError | ImportError):

@@ -123,4 +123,10 @@ def materialize(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    materialize(Path(sys.argv[1]))
+    try:
+        materialize(Path(sys.argv[1]))
+    except Exception as exc:  # one line for the parent's failure report; --debug: traceback
+        if os.environ.get("LLMDOCS_DEBUG"):
+            raise
+        print(f"llmdocs.materialize: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)

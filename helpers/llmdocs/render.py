@@ -200,10 +200,25 @@ def provenance_html(stored: StoredChapter, language: str) -> str:
     )
 
 
+class Html(str):
+    """Text that is safe to insert into a page as it is: made only by `notice`."""
+
+
+def notice(language: str, key: str, **fields: object) -> Html:
+    """The LABELS message ``key`` with every field HTML-escaped (a reason may quote a file
+    name, a cell name or a path); the labels' own markup (<code>) stays."""
+    escaped = {name: html.escape(str(value)) for name, value in fields.items()}
+    return Html(labels(language)[key].format(**escaped))
+
+
 def notice_html(message: str, language: str) -> str:
-    """A visible warning box (Material admonition markup) for stale or missing outputs."""
+    """A visible warning box (Material admonition markup) for stale or missing outputs.
+
+    ``message`` is escaped unless `notice` built it, so no path inserts raw text.
+    """
     title = html.escape(labels(language)["stale_title"])
+    body = message if isinstance(message, Html) else html.escape(message)
     return (
         f'<div class="admonition warning llmdocs-stale"><p class="admonition-title">{title}</p>'
-        f"<p>{message}</p></div>"
+        f"<p>{body}</p></div>"
     )

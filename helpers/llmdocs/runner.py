@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .chapters import Chapter
 from .environment import DEVICES, device_label, resolve_device, versions
-from .errors import CellFailure, LlmdocsError
+from .errors import CellFailure, LlmdocsError, chapter_failure
 from .execute import Progress, execute_chapter
 from .kernels import require_execution
 from .keys import source_key
+from .locks import chapter_lock
 from .profiles import DEVICE_ENV, Role, model_identity, model_locations, roles_used
 from .project import Project
 from .settings import DEFAULT_TIMEOUT_S
 from .status import chapter_status, expected_environment, needs_run
-from .store import StoredCell, StoredChapter, store_path, write_store
+from .store import (
+    StoredCell,
+    StoredChapter,
+    clean_stray_temp_files,
+    store_path,
+    write_store,
+)
+
+log = logging.getLogger("llmdocs")
 
 
 @dataclass
@@ -73,8 +83,31 @@ def run_chapters(
             continue
         if on_chapter:
             on_chapter(name, position, len(selected))
-        summary.runs.append(_run_one(project, name, profile, device, timeout_s, progress))
+        summary.runs.append(_run_guarded(project, name, profile, device, timeout_s, progress))
     return summary
+
+
+def _run_guarded(
+    project: Project, name: str, profile: str, device: str, timeout_s: int,
+    progress: Progress | None,
+) -> ChapterRun:
+    """`_run_one` holding the chapter's lock; any exception becomes this chapter's failure
+    (file, what happened, what to do) so that the other chapters still run."""
+    started = time.perf_counter()
+    shown = project.relative(project.chapter_path(name))
+    try:
+        with chapter_lock(project.root, name, shown):
+            clean_stray_temp_files(project.store_dir, name)
+            run = _run_one(project, name, profile, device, timeout_s, progress)
+    except Exception as exc:  # reported as this chapter's failure; the others still run
+        log.debug("%s failed", shown, exc_info=exc)
+        return ChapterRun(
+            name, executed=True, failure=chapter_failure(shown, exc),
+            wall_s=time.perf_counter() - started,
+        )
+    if run.failure is not None:  # every failure names its chapter file
+        run.failure = chapter_failure(shown, run.failure)
+    return run
 
 
 def _run_one(

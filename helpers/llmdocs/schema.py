@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import math
+import re
 from typing import Any
 
 STREAMS = ("stdout", "stderr")
 MIMETYPES = ("text/html", "image/svg+xml", "image/png", "text/plain")
+BASE64 = re.compile(r"^[A-Za-z0-9+/=]*$")
 TEXT_FIELDS = ("chapter", "source_key", "profile", "device", "captured", "digest")
 
 
@@ -81,6 +83,8 @@ def _output(output: Any, where: str) -> None:
             _lines(value, f"{where}.data[{mimetype!r}]")
             if mimetype == "image/png":
                 try:
+                    if not all(BASE64.match(line) for line in value):
+                        raise ValueError
                     base64.b64decode("".join(value))  # as the renderer decodes it
                 except (binascii.Error, ValueError):
                     raise SchemaError(f"{where}.data['image/png'] is not base64") from None

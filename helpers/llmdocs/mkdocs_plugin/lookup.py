@@ -8,7 +8,7 @@ from ..chapters import Chapter
 from ..directives import Directive
 from ..errors import ChapterError
 from ..project import Project
-from ..render import labels
+from ..render import notice
 from ..status import ChapterStatus, State, chapter_status, expected_environment
 from ..store import Output, StoredChapter
 
@@ -52,13 +52,12 @@ class Lookup:
         return self.status(name).stored
 
     def find(self, directive: Directive, page: str, language: str) -> Found:
-        words = labels(language)
         status = self.status(directive.chapter)
         chapter = self.chapter(directive.chapter)
         found = Found()
         if chapter is None:
             found.warnings.append(status.detail or "unknown chapter")
-            found.notice = words["unknown"].format(ref=directive.ref, reason=status.detail)
+            found.notice = notice(language, "unknown", ref=directive.ref, reason=status.detail)
             return found
         try:
             found.source = chapter.cell(directive.cell).source
@@ -66,27 +65,27 @@ class Lookup:
             reason = (f"{self.project.relative(chapter.path)} has no cell {directive.cell!r} "
                       f"(cells: {', '.join(chapter.cell_names)})")
             found.warnings.append(reason)
-            found.notice = words["unknown"].format(ref=directive.ref, reason=reason)
+            found.notice = notice(language, "unknown", ref=directive.ref, reason=reason)
             return found
         run = f"run `llmdocs run {directive.chapter}`"
         if status.state is State.MISSING:
             found.warnings.append(f"no stored output; {run}")
-            found.notice = words["missing"].format(chapter=directive.chapter)
+            found.notice = notice(language, "missing", chapter=directive.chapter)
             return found
         if status.state is State.BROKEN:
             found.warnings.append(status.detail)
-            found.notice = words["broken"].format(reason=status.detail)
+            found.notice = notice(language, "broken", reason=status.detail)
             return found
         if status.state is State.STALE_CODE:
             found.warnings.append(f"stored output is stale (code changed); {run}")
-            found.notice = words["stale_code"].format(chapter=directive.chapter)
+            found.notice = notice(language, "stale_code", chapter=directive.chapter)
         elif status.state is State.STALE_ENV:
             found.infos.append(f"captured in another environment ({status.detail})")
         found.stored = status.stored
         cell = status.stored.cells.get(directive.cell) if status.stored else None
         if cell is None:
             found.warnings.append(f"no stored output for this cell; {run}")
-            found.notice = found.notice or words["missing"].format(chapter=directive.chapter)
+            found.notice = found.notice or notice(language, "missing", chapter=directive.chapter)
         else:
             found.outputs = cell.outputs
         return found

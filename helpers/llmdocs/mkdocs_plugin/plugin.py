@@ -15,7 +15,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from ..anchors import heading_ids, with_heading_ids
-from ..directives import Directive, DirectiveError, find_directives
+from ..directives import Directive, DirectiveError, find_directives, near_misses
 from ..errors import LlmdocsError
 from ..project import Project
 from ..render import code_markdown, notice_html, output_html, provenance_html
@@ -38,6 +38,10 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
 
     def __init__(self) -> None:
         self.project: Project | None = None
+        # Chapters executed (or tried) in this build: static-i18n builds once per language
+        # with this same instance, and a failing chapter must not run again for each one.
+        # `mkdocs serve` loads a new instance for every rebuild.
+        self.attempted: set[str] = set()
         self.lookup: Lookup | None = None
         self.notebooks: NotebookPages | None = None
         self.stash: dict[str, str] = {}
@@ -73,12 +77,16 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.executing:
             return
         statuses = [self.lookup.status(name) for name in self.project.chapter_names()]
-        stale = [
-            s.chapter for s in statuses if needs_run(s.state, s.detail, self.config.profile)
-        ]
+        due = [s.chapter for s in statuses if needs_run(s.state, s.detail, self.config.profile)]
+        stale = [name for name in due if name not in self.attempted]
+        tried = [name for name in due if name in self.attempted]
         if not stale:  # the common rebuild: no kernel machinery imported at all
-            log.info("llmdocs: executed 0 cells in 0 chapter(s); every stored output is fresh")
+            log.info("llmdocs: executed 0 cells in 0 chapter(s); %s", (
+                f"not run again in this build: {', '.join(tried)} (failed earlier in it)"
+                if tried else "every stored output is fresh"
+            ))
             return
+        self.attempted.update(stale)
         from ..kernels import require_execution
 
         try:
@@ -141,6 +149,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             directives = find_directives(markdown, source)
         except DirectiveError as exc:
             raise PluginError(str(exc)) from None
+        for message in near_misses(markdown, source):  # a typo must not vanish silently
+            log.warning("%s", message)
         language = _language(page, config)
         lines = markdown.splitlines()
         for directive in directives:  # one line each: replacing keeps the numbering
