@@ -22,7 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_SITE = REPO / "tests" / "fixtures" / "site"
 # What the real site needs next to mkdocs.yml (helpers/ for the mkdocstrings reference page).
-REAL_SITE_PARTS = ("mkdocs.yml", "docs", "snippets", "overrides", "helpers")
+# requirements/ feeds the notebooks' setup cell; hooks/ holds mkdocs.yml's hooks.
+REAL_SITE_PARTS = ("mkdocs.yml", "docs", "snippets", "overrides", "helpers", "requirements",
+                   "hooks")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.egg-info", ".llmdocs-cache", ".cache", "site")
 BUILD_TIMEOUT_S = 300
 
@@ -64,7 +66,7 @@ def copy_real_site(destination: Path) -> Path:
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, project / name, ignore=IGNORED)
-        else:
+        elif source.is_file():
             shutil.copy2(source, project / name)
     return project
 
