@@ -50,7 +50,9 @@ def make_project(root: Path, chapters: dict[str, str | bytes]) -> Project:
 
 
 def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-    return CliRunner().invoke(main, list(args), env={"COLUMNS": "200", **(env or {})})
+    """`llmdocs ARGS` in this process; the variables --max-output and --debug set are restored."""
+    keep = {name: os.environ.get(name) for name in ("LLMDOCS_MAX_OUTPUT", "LLMDOCS_DEBUG")}
+    return CliRunner().invoke(main, list(args), env={"COLUMNS": "200", **keep, **(env or {})})
 
 
 def sample(chapter: str = "tokens") -> StoredChapter:
@@ -136,6 +138,13 @@ class TestChapterInputs:
         result = invoke("--root", str(tmp_path), "check")
         assert result.exit_code == 1
         assert "no snippets/ folder" in result.output and "--root" in result.output
+
+    def test_debug_shows_the_traceback(self, tmp_path: Path) -> None:
+        """Without --debug an error is one line; with it, the exception itself propagates."""
+        plain = invoke("--root", str(tmp_path), "check")
+        assert plain.exit_code == 1 and isinstance(plain.exception, SystemExit)
+        debug = invoke("--debug", "--root", str(tmp_path), "check")
+        assert isinstance(debug.exception, ChapterError)
 
     def test_check_with_no_chapters_fails(self, tmp_path: Path) -> None:
         """An empty snippets/ cannot pass a CI gate."""
@@ -636,3 +645,54 @@ class TestBuildRunsAFailingChapterOnce:
 def test_sample_is_valid() -> None:
     """The helper's sample passes the schema (so the forgeries above test one change each)."""
     assert dataclasses.asdict(sample())["chapter"] == "tokens"
+
+
+class TestKernelAndSignals:
+    """kernel: a kernel that cannot start, and a run stopped with SIGTERM."""
+
+    def test_kernel_that_dies_at_start_is_the_chapters_failure(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A kernel dying before it answers becomes a failure naming the chapter, not a crash."""
+        from llmdocs.runner import run_chapters
+
+        broken = tmp_path / "broken-kernel"
+        broken.mkdir()
+        (broken / "ipykernel_launcher.py").write_text("raise SystemExit(3)\n", encoding="utf-8")
+        monkeypatch.setenv("PYTHONPATH", str(broken))  # the kernel inherits it, this process not
+        project = make_project(tmp_path / "p", {"one": "# %% a\nprint(1)\n",
+                                                "two": "# %% a\nprint(2)\n"})
+        summary = run_chapters(project, device="cpu")
+        assert [r.chapter for r in summary.failures] == ["one", "two"]
+        for run in summary.failures:
+            assert str(run.failure).startswith(f"snippets/{run.chapter}.py: ")
+            assert "Kernel died" in str(run.failure) and "--debug" in str(run.failure)
+
+    def test_terminated_run_leaves_no_processes_or_temp_files(self, tmp_path: Path) -> None:
+        """SIGTERM to `llmdocs run` unwinds: exit 143, the cell's detached child is ended."""
+        project = make_project(tmp_path, {"sleepy": """\
+            # %% sleep
+            import pathlib, subprocess, time
+            child = subprocess.Popen(["sleep", "303"], start_new_session=True)
+            pathlib.Path("child.pid").write_text(str(child.pid))
+            time.sleep(120)
+            """})
+        run = subprocess.Popen(
+            [sys.executable, "-m", "llmdocs.cli", "--root", str(project.root), "run",
+             "--device", "cpu"],
+            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        pid_file = project.root / "child.pid"
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pid_file.exists(), "the cell never started"
+        time.sleep(0.2)
+        child = int(pid_file.read_text())
+        assert _alive(child)
+        run.terminate()
+        output, _ = run.communicate(timeout=60)
+        assert run.returncode == 143, output
+        assert "Traceback" not in output
+        assert not _alive(child)
+        assert not list(project.root.rglob("*.tmp"))
