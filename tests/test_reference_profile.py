@@ -4,6 +4,7 @@ architectures (Phi-3, GPT-2, BERT) stand in for the real ones in a fake Hub cach
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -141,7 +142,7 @@ def reference_run(
 
 
 def stored(project: Project, chapter: str) -> StoredChapter:
-    return read_store(store_path(project.store_dir, chapter))
+    return read_store(store_path(project.store_dir, chapter, "reference"))
 
 
 def stdout(project: Project, chapter: str, cell: str) -> str:
@@ -189,7 +190,7 @@ class TestReferenceProfile:
     ) -> None:
         """Stored files never contain this machine's paths (the fake Hub cache's, here)."""
         project, _, _ = reference_run
-        for path in project.store_dir.glob("*.json"):
+        for path in project.store_dir.glob("**/*.json"):
             text = path.read_text(encoding="utf-8")
             assert str(project.root.parent) not in text, path.name
             assert "Loading weights" not in text and "IProgress" not in text, path.name
@@ -209,3 +210,52 @@ class TestReferenceProfile:
         for model in record.models.values():
             assert model["digest"] == f"git:{commits[model['id']]}"
 
+
+
+class TestProfilesSideBySide:
+    def test_reference_capture_lives_beside_the_offline_one(
+        self, reference_run: tuple[Project, RunSummary, dict[str, str]]
+    ) -> None:
+        """The reference run wrote snippets/outputs/reference/, never the offline files."""
+        project, _, _ = reference_run
+        assert store_path(project.store_dir, "reference-models", "reference").is_file()
+        assert not store_path(project.store_dir, "reference-models").exists()
+
+    def test_page_shows_both_captures_in_linked_tabs(
+        self, reference_run: tuple[Project, RunSummary, dict[str, str]], tmp_path: Path
+    ) -> None:
+        """With both captures stored, a page shows the offline output and, in the second tab,
+        the reference output, each under its own provenance; the notice names both."""
+        from site_helpers import FIXTURE_SITE, build
+
+        project, _, _ = reference_run
+        if not (REPO_SNIPPETS / "lm-head.py").is_file():
+            pytest.skip("snippets/lm-head.py does not exist (yet)")
+        site = tmp_path / "site"
+        shutil.copytree(project.snippets_dir, site / "snippets")
+        offline = run_chapters(Project(site), ["lm-head"], device="cpu")
+        assert not offline.failures, offline.failures
+        config = (FIXTURE_SITE / "mkdocs.yml").read_text(encoding="utf-8")
+        config = config.replace("  - pymdownx.superfences\n", "  - pymdownx.superfences\n"
+                                "  - pymdownx.tabbed:\n      alternate_style: true\n")
+        (site / "mkdocs.yml").write_text(config, encoding="utf-8")
+        (site / "docs").mkdir()
+        for language in ("zh", "en"):
+            (site / "docs" / f"index.{language}.md").write_text(
+                "# Models\n\n<!-- llmdocs lm-head:top-token -->\n", encoding="utf-8"
+            )
+        done = build(site)
+        assert done.returncode == 0, done.log
+        for page, labels in (("index.html", ("离线模型", "原文参考")),
+                             ("en/index.html", ("Offline model", "Source reference"))):
+            html = done.page(page)
+            assert html.count('class="tabbed-set') == 1, page
+            for label in labels:
+                assert f">{label}</label>" in html, (page, label)
+            provenance = re.findall(r'class="llmdocs-provenance"[^>]*>(.*?)</p>', html)
+            assert len(provenance) == 2, provenance
+            assert "SmolLM2-135M-Instruct" in provenance[0]
+            assert "Phi-3-mini-4k-instruct" in provenance[1]
+            notice = re.search(r'llmdocs-models.*?</div>', html, re.S)
+            assert notice and "Phi-3-mini-4k-instruct" in notice.group()
+            assert "SmolLM2-135M-Instruct" in notice.group()

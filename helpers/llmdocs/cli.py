@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -21,6 +24,10 @@ from .settings import (
     TIMEOUT_RANGE,
 )
 from .status import State
+
+if TYPE_CHECKING:
+    from .execute import Progress as ProgressFn
+    from .runner import ChapterRun
 
 console = Console(stderr=True, highlight=False)
 
@@ -109,22 +116,80 @@ def _terminate(number: int, frame: object) -> None:
 @device_option
 @click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT_S, show_default=True,
               envvar="LLMDOCS_TIMEOUT", help="Seconds one cell may run before it is stopped.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              envvar="LLMDOCS_JOBS", help="Chapters running their cells at once, each in its "
+              "own new kernel.")
+@click.option("--prestart/--no-prestart", default=True, show_default=True,
+              envvar="LLMDOCS_PRESTART", help="Start the next chapter's kernel, its heavy "
+              "imports done, while the current one runs.")
 @click.pass_obj
 def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, device: str,
-        timeout: int) -> None:
+        timeout: int, jobs: int, prestart: bool) -> None:
     """Execute stale chapters (or CHAPTERS) and update their stored outputs."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from .kernels import require_execution
-
-    try:
-        require_execution()  # before importing the runner: the light install says what to add
-    except LlmdocsError as exc:
-        raise click.ClickException(str(exc)) from None
+    _require_execution()
     from .runner import describe_failure, run_chapters
 
     names = [chapter_name(c, project) for c in chapters]
     started = time.perf_counter()
+    try:
+        with _progress_bar() as (on_chapter, on_cell):
+            summary = run_chapters(project, names or None, force=force, profile=profile,
+                                   device=device, timeout_s=timeout, progress=on_cell,
+                                   on_chapter=on_chapter, jobs=jobs, prestart=prestart)
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for chapter_run in summary.runs:
+        if not chapter_run.executed:
+            console.print(f"  [dim]{chapter_run.chapter}: skipped ({chapter_run.reason})[/]")
+        elif chapter_run.failure:
+            console.print(
+                f"  [red]{chapter_run.chapter}: FAILED[/] after {chapter_run.wall_s:.1f} s"
+            )
+        else:
+            console.print(f"  [green]{chapter_run.chapter}[/]: {chapter_run.cells} cells, "
+                          f"{chapter_run.wall_s:.1f} s (kernel start "
+                          f"{chapter_run.kernel_start_s:.1f} s), {_outcome(chapter_run)}",
+                          soft_wrap=True)
+    executed = sum(1 for r in summary.runs if r.executed)
+    console.print(f"{executed} chapter(s) executed, {summary.cells_executed} cells, "
+                  f"{time.perf_counter() - started:.1f} s")
+    if summary.failures:
+        console.print(f"[red]{len(summary.failures)} chapter(s) failed; their previous "
+                      "stored outputs are untouched:[/]")
+        for failed in summary.failures:
+            assert failed.failure is not None
+            console.print(f"  - {describe_failure(failed.failure)}", soft_wrap=True)
+        sys.exit(1)
+
+
+def _require_execution() -> None:
+    """Before importing the runner: the light install says exactly what to add."""
+    from .kernels import require_execution
+
+    try:
+        require_execution()
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _outcome(chapter_run: ChapterRun) -> str:
+    """What happened to the stored file, in the comparator's words."""
+    from .compare import Verdict
+
+    verdict = chapter_run.verdict
+    if verdict is None:
+        return "stored output written"
+    if verdict.verdict is Verdict.DIFFERS:
+        what = "updated" if chapter_run.changed else "unchanged"
+        return f"stored output {what} ({verdict.describe()})"
+    return f"{verdict.verdict.label}, stored output kept byte-identical"
+
+
+@contextmanager
+def _progress_bar() -> Iterator[tuple[ProgressFn, ProgressFn]]:
+    """A transient spinner line: chapter, then cell, with elapsed time."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
@@ -137,30 +202,44 @@ def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, 
         def on_cell(cell: str, index: int, total: int) -> None:
             bar.update(task, description=f"[bold]{state['chapter']}[/] · {cell} ({index}/{total})")
 
-        summary = run_chapters(project, names or None, force=force, profile=profile,
-                               device=device, timeout_s=timeout, progress=on_cell,
-                               on_chapter=on_chapter)
-    for chapter_run in summary.runs:
-        if not chapter_run.executed:
-            console.print(f"  [dim]{chapter_run.chapter}: skipped ({chapter_run.reason})[/]")
-        elif chapter_run.failure:
-            console.print(
-                f"  [red]{chapter_run.chapter}: FAILED[/] after {chapter_run.wall_s:.1f} s"
-            )
-        else:
-            what = "updated" if chapter_run.changed else "unchanged"
-            console.print(f"  [green]{chapter_run.chapter}[/]: {chapter_run.cells} cells, "
-                          f"{chapter_run.wall_s:.1f} s (kernel start "
-                          f"{chapter_run.kernel_start_s:.1f} s), stored output {what}")
-    executed = sum(1 for r in summary.runs if r.executed)
-    console.print(f"{executed} chapter(s) executed, {summary.cells_executed} cells, "
-                  f"{time.perf_counter() - started:.1f} s")
-    if summary.failures:
-        console.print(f"[red]{len(summary.failures)} chapter(s) failed; their previous "
-                      "stored outputs are untouched:[/]")
-        for failed in summary.failures:
-            assert failed.failure is not None
-            console.print(f"  - {describe_failure(failed.failure)}", soft_wrap=True)
+        yield on_chapter, on_cell
+
+
+@main.command()
+@click.argument("chapters", nargs=-1)
+@profile_option
+@device_option
+@click.option("--timeout", type=TIMEOUT, default=DEFAULT_TIMEOUT_S, show_default=True,
+              envvar="LLMDOCS_TIMEOUT", help="Seconds one cell may run before it is stopped.")
+@click.pass_obj
+def verify(project: Project, chapters: tuple[str, ...], profile: str, device: str,
+           timeout: int) -> None:
+    """Re-run chapters (default: all) in fresh kernels and compare with the stored outputs.
+
+    Writes nothing. Numbers may differ within tolerance (float noise across machines);
+    any other difference, a failure or a missing file exits 1.
+    """
+    _require_execution()
+    from .verify import verify_chapters
+
+    names = [chapter_name(c, project) for c in chapters]
+    started = time.perf_counter()
+    try:
+        with _progress_bar() as (on_chapter, on_cell):
+            checks = verify_chapters(project, names or None, profile=profile, device=device,
+                                     timeout_s=timeout, progress=on_cell, on_chapter=on_chapter)
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for check in checks:
+        style = "green" if check.ok else "red"
+        console.print(f"  [{style}]{check.chapter}[/]: {check.describe()}", soft_wrap=True,
+                      markup=True)
+    bad = [c.chapter for c in checks if not c.ok]
+    console.print(f"{len(checks)} chapter(s) verified in {time.perf_counter() - started:.1f} s; "
+                  f"{len(checks) - len(bad)} reproduced, {len(bad)} not")
+    if bad:
+        console.print(f"[red]not reproduced: {', '.join(bad)}[/] — if the change is intended, "
+                      "`llmdocs run --force CHAPTER` and commit snippets/outputs/")
         sys.exit(1)
 
 

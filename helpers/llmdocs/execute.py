@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .capture import convert_outputs, traceback_line
 from .chapters import Chapter
 from .errors import CellFailure
+from .kernels import before_cells, warm_code
 from .processes import end_processes, new_marker
 from .settings import DEFAULT_TIMEOUT_S, max_output
 from .store import StoredCell
@@ -73,7 +74,8 @@ def execute_chapter(
     """
     limit = max_output() if max_output_chars is None else max_output_chars
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(PRELUDE)] + [
+    warm = warm_code([cell.source for cell in chapter.cells])  # only when started ahead
+    notebook.cells = [nbformat.v4.new_code_cell(PRELUDE + warm)] + [
         nbformat.v4.new_code_cell(cell.source, metadata={"tags": list(cell.tags)})
         for cell in chapter.cells
     ]
@@ -122,6 +124,7 @@ def _run_cells(
     ):
         result.kernel_start_s = time.perf_counter() - started
         client.execute_cell(notebook.cells[0], 0)
+        before_cells()  # started ahead of its turn: wait for it here, imports done
         for index, cell in enumerate(chapter.cells, start=1):
             if progress:
                 progress(cell.name, index, len(chapter.cells))

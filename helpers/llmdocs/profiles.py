@@ -11,7 +11,6 @@ variable to the profile's model: ``offline`` (default) points it at the embedded
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,20 +120,6 @@ def _hub_cache_dir() -> str | None:
 
 
 def _cached_digest(path: Path) -> str:
-    """sha256 of a weights file, remembered by (path, size, mtime) to hash it only once."""
-    from .materialize import cache_dir, file_digest
+    from .materialize import cached_digest
 
-    stat = path.stat()
-    memo = cache_dir() / "digests.json"
-    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
-    known: dict[str, str] = {}
-    if memo.is_file():
-        try:
-            known = json.loads(memo.read_text(encoding="utf-8"))
-        except ValueError:
-            known = {}
-    if key not in known:
-        known[key] = file_digest(path)
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps(known, indent=1), encoding="utf-8")
-    return known[key]
+    return cached_digest(path)

@@ -184,15 +184,20 @@ def output_html(
     )
 
 
-def provenance_html(stored: StoredChapter, language: str) -> str:
-    """The small line under an output: model, device, versions, capture date."""
+def provenance_html(
+    stored: StoredChapter, language: str, models: dict[str, dict[str, str]] | None = None
+) -> str:
+    """The small line under an output: model, device, versions, capture date.
+
+    ``models``: the models this output's cell had loaded (default: the chapter's)."""
     words = labels(language)
-    models = ", ".join(m.get("id", "?").rsplit("/", 1)[-1] for m in stored.models.values())
+    chosen = stored.models if models is None else models
+    models_text = ", ".join(m.get("id", "?").rsplit("/", 1)[-1] for m in chosen.values())
     shown = {"python": "Python"}
     versions = " · ".join(
         f"{shown.get(name, name)} {version}" for name, version in stored.versions.items()
     )
-    items = [models] if models else []
+    items = [models_text] if models_text else []
     items += [stored.device, versions, f"{words['captured']} {stored.captured}"]
     text = " · ".join(html.escape(item) for item in items)
     return (

@@ -7,12 +7,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .chapters import Chapter
+from .compare import Comparison, Tolerance, Verdict, compare_chapters
 from .environment import DEVICES, device_label, resolve_device, versions
-from .errors import CellFailure, LlmdocsError, chapter_failure
+from .errors import CellFailure, LlmdocsError, StoreError, chapter_failure
 from .execute import Progress, execute_chapter
-from .kernels import require_execution
+from .kernels import require_execution, run_ahead
 from .keys import source_key
 from .locks import chapter_lock
 from .profiles import DEVICE_ENV, Role, model_identity, model_locations, roles_used
@@ -23,6 +25,7 @@ from .store import (
     StoredCell,
     StoredChapter,
     clean_stray_temp_files,
+    read_store,
     store_path,
     write_store,
 )
@@ -40,6 +43,8 @@ class ChapterRun:
     cells: int = 0
     failure: LlmdocsError | None = None
     reason: str = ""
+    verdict: Comparison | None = None
+    """How the fresh outputs compare with the previous stored file (None: there was none)."""
 
 
 @dataclass
@@ -65,6 +70,8 @@ def run_chapters(
     timeout_s: int = DEFAULT_TIMEOUT_S,
     progress: Progress | None = None,
     on_chapter: Progress | None = None,
+    jobs: int = 1,
+    prestart: bool = True,
 ) -> RunSummary:
     """Execute the selected (default: all) chapters that need it; store what they print.
 
@@ -73,18 +80,90 @@ def run_chapters(
     if device not in DEVICES:
         raise LlmdocsError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
     require_execution()
+    require_visible_device(device)
     selected = list(names) if names else project.chapter_names()
     expected = expected_environment(profile, device)
     summary = RunSummary()
-    for position, name in enumerate(selected, start=1):
+    due: list[str] = []
+    for name in selected:
         status = chapter_status(project, name, expected)
-        if not force and not needs_run(status.state, status.detail, profile):
+        if not needs_run(status, force=force):
             summary.runs.append(ChapterRun(name, executed=False, reason=status.state.value))
             continue
-        if on_chapter:
-            on_chapter(name, position, len(selected))
-        summary.runs.append(_run_guarded(project, name, profile, device, timeout_s, progress))
+        due.append(name)
+    # One new kernel per chapter; the next ones start (imports done) while one runs.
+    order = {name: position for position, name in enumerate(selected, start=1)}
+    summary.runs += run_ahead(
+        due, lambda name: _run_guarded(project, name, profile, device, timeout_s, progress),
+        jobs=jobs, prestart=prestart,
+        on_start=(lambda name, _: on_chapter(name, order[name], len(selected)))
+        if on_chapter else None,
+    )
+    summary.runs.sort(key=lambda run: order[run.chapter])
     return summary
+
+
+def require_visible_device(device: str) -> None:
+    """Refuse --device cuda where no GPU is visible, before anything runs or is written:
+    the provenance must name the device the code really ran on."""
+    from .environment import gpu_name
+
+    if device == "cuda" and gpu_name() is None:
+        raise LlmdocsError(
+            "--device cuda: no CUDA GPU is visible here (nvidia-smi lists none, or torch is a "
+            "CPU build); run with --device cpu, or --device auto to use a GPU only where present"
+        )
+
+
+@dataclass
+class Capture:
+    """A chapter executed as `llmdocs run` executes it: what it stored, or why it failed."""
+
+    chapter: Chapter | None
+    stored: StoredChapter | None
+    run: ChapterRun
+
+
+def capture_chapter(
+    project: Project, name: str, profile: str, device: str, timeout_s: int,
+    progress: Progress | None = None,
+) -> Capture:
+    """Execute one chapter in a fresh kernel with the profile's models; write nothing."""
+    started = time.perf_counter()
+    try:
+        chapter = project.chapter(name)
+        roles = roles_used([cell.source for cell in chapter.cells])
+        env = model_locations(profile, roles)
+        env[DEVICE_ENV] = resolve_device(device)
+        result = execute_chapter(
+            chapter, env, cwd=project.root, timeout_s=timeout_s, progress=progress
+        )
+    except LlmdocsError as exc:
+        failed = ChapterRun(name, executed=True, failure=exc, wall_s=time.perf_counter() - started)
+        return Capture(None, None, failed)
+    run = ChapterRun(
+        name, executed=True, wall_s=time.perf_counter() - started,
+        kernel_start_s=result.kernel_start_s, cells=len(result.cells),
+    )
+    if result.failure is not None:
+        run.failure = result.failure
+        return Capture(chapter, None, run)
+    return Capture(chapter, _stored(chapter, profile, device, roles, result.cells), run)
+
+
+def tolerances(chapter: Chapter) -> dict[str, Tolerance]:
+    """Each cell's comparison tolerance, from its marker line (default elsewhere)."""
+    return {cell.name: Tolerance.from_metadata(cell.compare) for cell in chapter.cells}
+
+
+def reproduces(previous: StoredChapter, fresh: StoredChapter, chapter: Chapter) -> Comparison:
+    """Whether a fresh capture may keep the previous stored file: same code, same kind of
+    environment (profile, CPU or GPU, weights) and outputs equal within tolerance."""
+    if previous.source_key != fresh.source_key:
+        return Comparison(Verdict.DIFFERS, reason="the code changed")
+    if previous.environment_class() != fresh.environment_class():
+        return Comparison(Verdict.DIFFERS, reason="another profile, device class or model")
+    return compare_chapters(previous, fresh, tolerances(chapter))
 
 
 def _run_guarded(
@@ -115,27 +194,25 @@ def _run_one(
     progress: Progress | None,
 ) -> ChapterRun:
     started = time.perf_counter()
-    try:
-        chapter = project.chapter(name)
-        roles = roles_used([cell.source for cell in chapter.cells])
-        env = model_locations(profile, roles)
-        env[DEVICE_ENV] = resolve_device(device)
-        result = execute_chapter(
-            chapter, env, cwd=project.root, timeout_s=timeout_s, progress=progress
-        )
-    except LlmdocsError as exc:
-        return ChapterRun(name, executed=True, failure=exc, wall_s=time.perf_counter() - started)
-    run = ChapterRun(
-        name, executed=True, wall_s=time.perf_counter() - started,
-        kernel_start_s=result.kernel_start_s, cells=len(result.cells),
-    )
-    if result.failure is not None:
-        run.failure = result.failure
+    captured = capture_chapter(project, name, profile, device, timeout_s, progress)
+    run = captured.run
+    if captured.stored is None or captured.chapter is None:
         return run
-    stored = _stored(chapter, profile, device, roles, result.cells)
-    run.changed = write_store(store_path(project.store_dir, name), stored)
+    path = store_path(project.store_dir, name, profile)
+    previous = _readable(path)
+    if previous is not None:
+        run.verdict = reproduces(previous, captured.stored, captured.chapter)
+    if run.verdict is None or run.verdict.verdict is Verdict.DIFFERS:
+        run.changed = write_store(path, captured.stored)
     run.wall_s = time.perf_counter() - started
     return run
+
+
+def _readable(path: Path) -> StoredChapter | None:
+    try:
+        return read_store(path)
+    except StoreError:
+        return None
 
 
 def _stored(

@@ -48,6 +48,16 @@ class StoredChapter:
         """The fields that make an output 'stale (environment)' when they differ."""
         return {"profile": self.profile, "device": self.device, "versions": self.versions}
 
+    def environment_class(self) -> dict[str, Any]:
+        """What must stay the same for a reproduced output to keep its stored file: the
+        profile, the kind of device (CPU or GPU) and the models' weights. Library versions
+        and the exact CPU may change; the outputs are then compared within tolerance."""
+        return {
+            "profile": self.profile,
+            "device": "CPU" if self.device == "CPU" else "GPU",
+            "models": self.models,
+        }
+
     def content(self) -> dict[str, Any]:
         """Everything but timings and the capture date: equal content means nothing changed."""
         return {
@@ -76,8 +86,14 @@ class StoredChapter:
         return body
 
 
-def store_path(store_dir: Path, chapter: str) -> Path:
-    return Path(store_dir) / f"{chapter}.json"
+def store_dir_for(store_dir: Path, profile: str = "offline") -> Path:
+    """Each profile keeps its own outputs, so a reference capture never overwrites the
+    offline one: offline in snippets/outputs/, others in snippets/outputs/<profile>/."""
+    return Path(store_dir) if profile == "offline" else Path(store_dir) / profile
+
+
+def store_path(store_dir: Path, chapter: str, profile: str = "offline") -> Path:
+    return store_dir_for(store_dir, profile) / f"{chapter}.json"
 
 
 def _digest(body: dict[str, Any]) -> str:

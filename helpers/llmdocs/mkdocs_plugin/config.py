@@ -25,6 +25,10 @@ class LlmdocsConfig(Config):
     device = c.Choice(DEVICES, default="auto")
     """Device used when executing."""
 
+    results = c.Type(str, default="benchmarks/results.json")
+    """Measured numbers (written by `make bench`) that `<!-- benchmark-results SECTION -->`
+    lines render as tables; relative to mkdocs.yml."""
+
     timeout = c.Type(int, default=DEFAULT_TIMEOUT_S)
     """Seconds a cell may run during build-time capture."""
 

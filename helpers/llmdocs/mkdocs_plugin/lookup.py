@@ -8,6 +8,7 @@ from ..chapters import Chapter
 from ..directives import Directive
 from ..errors import ChapterError
 from ..project import Project
+from ..provenance import cell_models
 from ..render import notice
 from ..status import ChapterStatus, State, chapter_status, expected_environment
 from ..store import Output, StoredChapter
@@ -21,6 +22,8 @@ class Found:
     stored: StoredChapter | None = None
     outputs: list[Output] | None = None
     notice: str = ""
+    models: dict[str, dict[str, str]] | None = None
+    """The stored models this cell had loaded when it ran (see provenance.cell_models)."""
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
 
@@ -33,6 +36,7 @@ class Lookup:
         self.profile = profile
         self.device = device
         self._statuses: dict[str, ChapterStatus] = {}
+        self._reference: dict[str, StoredChapter | None] = {}
         self._expected: dict[str, object] | None = None
 
     def status(self, name: str) -> ChapterStatus:
@@ -88,4 +92,27 @@ class Lookup:
             found.notice = found.notice or notice(language, "missing", chapter=directive.chapter)
         else:
             found.outputs = cell.outputs
+            if status.stored is not None:
+                found.models = cell_models(chapter, status.stored, directive.cell)
         return found
+
+    def reference_chapter(self, name: str) -> StoredChapter | None:
+        """The reference profile's capture of a chapter, when one is stored, current and
+        this build shows the offline outputs (it is then offered beside them)."""
+        if self.profile == "reference":
+            return None
+        if name not in self._reference:
+            status = chapter_status(self.project, name, None, profile="reference")
+            self._reference[name] = status.stored if status.state is State.FRESH else None
+        return self._reference[name]
+
+    def reference(
+        self, directive: Directive
+    ) -> tuple[StoredChapter, list[Output], dict[str, dict[str, str]]] | None:
+        """A directive's reference output with its models, or None where none is stored."""
+        stored = self.reference_chapter(directive.chapter)
+        chapter = self.chapter(directive.chapter)
+        if stored is None or chapter is None or directive.cell not in stored.cells:
+            return None
+        outputs = stored.cells[directive.cell].outputs
+        return stored, outputs, cell_models(chapter, stored, directive.cell)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,14 @@ from ..anchors import heading_ids, with_heading_ids
 from ..directives import Directive, DirectiveError, find_directives, near_misses
 from ..errors import LlmdocsError
 from ..project import Project
+from ..provenance import TAB_LABELS, model_notice_html
 from ..render import code_markdown, notice_html, output_html, provenance_html
 from ..status import needs_run
 from .config import LlmdocsConfig
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
 from .notebook_page import fix_headings, localize_links
+from .results import has_markers, render_markers
 from .site_files import SiteFiles
 
 log = logging.getLogger("mkdocs.plugins.llmdocs")
@@ -77,9 +80,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.executing:
             return
         statuses = [self.lookup.status(name) for name in self.project.chapter_names()]
-        due = [s.chapter for s in statuses if needs_run(s.state, s.detail, self.config.profile)]
-        stale = [name for name in due if name not in self.attempted]
-        tried = [name for name in due if name in self.attempted]
+        stale = [s.chapter for s in statuses if needs_run(s) and s.chapter not in self.attempted]
+        tried = [s.chapter for s in statuses if needs_run(s) and s.chapter in self.attempted]
         if not stale:  # the common rebuild: no kernel machinery imported at all
             log.info("llmdocs: executed 0 cells in 0 chapter(s); %s", (
                 f"not run again in this build: {', '.join(tried)} (failed earlier in it)"
@@ -155,12 +157,20 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         lines = markdown.splitlines()
         for directive in directives:  # one line each: replacing keeps the numbering
             lines[directive.line - 1] = self._render(directive, source, language, page.url)
+        if directives:  # before the first output: which models produced this page's outputs
+            notice = self._models_notice(directives, language)
+            if notice:
+                first = directives[0].line - 1
+                lines[first] = "\n\n" + self._stash(notice) + lines[first]
         if self.notebooks is not None:
             links = self.notebooks.links_html(page, language)
             if links:  # after the title: view, download, open in Colab
                 title = next((i for i, line in enumerate(lines) if line.startswith("# ")), -1)
                 lines.insert(title + 1, "\n" + self._stash(links) + "\n")
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        if has_markers(text):  # the performance page: tables from benchmarks/results.json
+            text = self._results(text, source, language)
+        return text
 
     def _with_shared_heading_ids(self, markdown: str, page: Page) -> str:
         """Give headings the ids their translation uses too (see anchors)."""
@@ -199,12 +209,50 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             )
             if html:
                 # The provenance line once per page, and again only where it differs.
-                provenance = provenance_html(found.stored, language)
+                provenance = provenance_html(found.stored, language, found.models)
                 if provenance != self.provenance_shown:
                     html += provenance
                     self.provenance_shown = provenance
-                parts.append(self._stash(html))
+                parts.append(self._with_reference(directive, html, language, page_url))
         return "\n\n" + "\n\n".join(parts) + "\n\n"
+
+    def _with_reference(
+        self, directive: Directive, offline_html: str, language: str, page_url: str
+    ) -> str:
+        """The offline output alone, or, where a reference capture of this cell exists, two
+        tabs labelled as on every page: the offline output and the reference output, each
+        with its own provenance."""
+        assert self.lookup is not None
+        reference = self.lookup.reference(directive)
+        if reference is None:
+            return self._stash(offline_html)
+        stored, outputs, models = reference
+        html = output_html(outputs, directive.ref, language, directive.alt,
+                           self.site_files.image_src(page_url))
+        html += provenance_html(stored, language, models)
+        labels = TAB_LABELS.get(language, TAB_LABELS["en"])
+        if "pymdownx.tabbed" not in self.markdown_extensions:  # no tabs: one after the other
+            return self._stash("".join(
+                f'<p class="llmdocs-profile-label"><strong>{escape(label)}</strong></p>{part}'
+                for label, part in ((labels["offline"], offline_html),
+                                    (labels["reference"], html))
+            ))
+        return (
+            f'=== "{labels["offline"]}"\n\n    {self._stash(offline_html)}\n\n'
+            f'=== "{labels["reference"]}"\n\n    {self._stash(html)}\n'
+        )
+
+    def _models_notice(self, directives: list[Directive], language: str) -> str:
+        assert self.lookup is not None
+        chapters = list(dict.fromkeys(d.chapter for d in directives))
+        offline = [s for s in (self.lookup.stored(c) for c in chapters) if s is not None]
+        reference = [r for r in (self.lookup.reference_chapter(c) for c in chapters) if r]
+        return model_notice_html(offline, reference, language)
+
+    def _results(self, markdown: str, page: str, language: str) -> str:
+        assert self.project is not None
+        results = self.project.root / self.config.results
+        return render_markers(markdown, results, language, page, log.warning)
 
     def _stash(self, html: str) -> str:
         # Terminated so that key 1 is never a prefix of key 10.
@@ -248,6 +296,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             # Not recursive: snippets/outputs/ changes when a chapter runs, and must not
             # trigger yet another rebuild.
             server.watch(str(self.project.snippets_dir), recursive=False)
+            results = self.project.root / self.config.results
+            if results.exists():
+                server.watch(str(results))
         return server
 
 
