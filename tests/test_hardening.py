@@ -172,6 +172,16 @@ class TestChapterInputs:
         assert result.exit_code == 2, result.output
         assert not (tmp_path / "snippets" / "outputs").exists()
 
+    @pytest.mark.parametrize("value", [0, -1, True, 10**9])
+    def test_plugin_timeout_out_of_range_is_a_config_error(self, value: object) -> None:
+        """`timeout:` in mkdocs.yml must be a whole number of seconds in range."""
+        from llmdocs.mkdocs_plugin.config import LlmdocsConfig
+
+        config = LlmdocsConfig()
+        config.load_dict({"timeout": value})
+        errors, _ = config.validate()
+        assert [name for name, _ in errors] == ["timeout"]
+
     def test_max_output_variable_is_checked(self) -> None:
         """settings.max_output reads LLMDOCS_MAX_OUTPUT and refuses nonsense, naming it."""
         assert max_output({}) == DEFAULT_MAX_OUTPUT

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 from mkdocs.config import config_options as c
-from mkdocs.config.base import Config
+from mkdocs.config.base import Config, ValidationError
 
 from ..environment import DEVICES
 from ..profiles import PROFILES
-from ..settings import DEFAULT_TIMEOUT_S
+from ..settings import DEFAULT_TIMEOUT_S, TIMEOUT_RANGE
+
+
+class IntRange(c.Type[int]):
+    """A whole number within [low, high]: a zero or negative timeout is a config error."""
+
+    def __init__(self, low: int, high: int, default: int) -> None:
+        super().__init__(int, default=default)
+        self.low, self.high = low, high
+
+    def run_validation(self, value: object) -> int:
+        number = super().run_validation(value)
+        if isinstance(number, bool) or not self.low <= number <= self.high:
+            raise ValidationError(f"expected a whole number from {self.low} to {self.high}")
+        return number
 
 
 class LlmdocsConfig(Config):
@@ -29,7 +43,7 @@ class LlmdocsConfig(Config):
     """Measured numbers (written by `make bench`) that `<!-- benchmark-results SECTION -->`
     lines render as tables; relative to mkdocs.yml."""
 
-    timeout = c.Type(int, default=DEFAULT_TIMEOUT_S)
+    timeout = IntRange(*TIMEOUT_RANGE, default=DEFAULT_TIMEOUT_S)
     """Seconds a cell may run during build-time capture."""
 
     notebooks = c.Type(bool, default=True)
