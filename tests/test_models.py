@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from llmdocs.compare import Verdict, compare_chapters
-from llmdocs.keys import source_key
+from llmdocs.compare import Verdict
 from llmdocs.profiles import roles_used
 from llmdocs.project import Project
-from llmdocs.runner import RunSummary, run_chapters, tolerances
+from llmdocs.runner import RunSummary, run_chapters
 from llmdocs.store import StoredChapter, read_store, store_path
+from llmdocs.verify import compare_capture
 
 pytestmark = pytest.mark.models
 
@@ -187,9 +187,5 @@ class TestCommittedOutputsReproduce:
         require(chapter)
         project, _ = offline_run
         committed = read_store(store_path(REPO.store_dir, chapter))
-        assert committed.source_key == source_key(REPO.chapter(chapter)), (
-            f"snippets/outputs/{chapter}.json is stale: run `llmdocs run {chapter}`"
-        )
-        result = compare_chapters(committed, stored(project, chapter),
-                                  tolerances(REPO.chapter(chapter)))
+        result = compare_capture(committed, stored(project, chapter), REPO.chapter(chapter))
         assert result.verdict is not Verdict.DIFFERS, result.describe()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .chapters import Chapter
 from .compare import Comparison, Verdict, compare_chapters
 from .errors import LlmdocsError, StoreError
 from .execute import Progress
@@ -70,12 +71,15 @@ def _verify_one(
     if captured.run.failure is not None:
         check.failure = captured.run.failure
     elif captured.stored is not None and captured.chapter is not None:
-        if stored.source_key != captured.stored.source_key:
-            check.comparison = Comparison(
-                Verdict.DIFFERS, reason=f"the code changed since capture; run `llmdocs run {name}`"
-            )
-        else:
-            check.comparison = compare_chapters(
-                stored, captured.stored, tolerances(captured.chapter)
-            )
+        check.comparison = compare_capture(stored, captured.stored, captured.chapter)
     return check
+
+
+def compare_capture(stored: StoredChapter, fresh: StoredChapter, chapter: Chapter) -> Comparison:
+    """The verdict of `llmdocs verify` on one chapter: its stored outputs against a fresh
+    capture of the same code, each cell within its tolerance (the tests use it too)."""
+    if stored.source_key != fresh.source_key:
+        return Comparison(Verdict.DIFFERS, reason=(
+            f"the code changed since capture; run `llmdocs run {chapter.name}`"
+        ))
+    return compare_chapters(stored, fresh, tolerances(chapter))
