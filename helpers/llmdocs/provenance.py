@@ -92,9 +92,34 @@ def model_notice_html(
 ) -> str:
     """The box at the top of a page: which models on which device produced its outputs, and
     in one sentence per role what changes with the source's model. '' when nothing is shown."""
+    notice = model_notice(offline, reference, language)
+    if notice is None:
+        return ""
+    title, body = (html.escape(part, quote=False) for part in notice)
+    return (
+        '<div class="admonition info llmdocs-models" data-search-exclude>'
+        f'<p class="admonition-title">{title}</p><p>{body}</p></div>'
+    )
+
+
+def model_notice_markdown(
+    offline: Iterable[StoredChapter], reference: Iterable[StoredChapter], language: str
+) -> str:
+    """The same notice as a Markdown block quote, for notebooks ('' when nothing is shown)."""
+    notice = model_notice(offline, reference, language)
+    if notice is None:
+        return ""
+    title, body = notice
+    return f"> **{title}**\n>\n> {body}"
+
+
+def model_notice(
+    offline: Iterable[StoredChapter], reference: Iterable[StoredChapter], language: str
+) -> tuple[str, str] | None:
+    """(title, text) of the model notice, as plain text; None when no output is stored."""
     offline, reference = list(offline), list(reference)
     if not offline:
-        return ""
+        return None
     words = _words(WORDS, language)
     roles = _roles(offline)
     sentences = [words["intro"].format(
@@ -110,11 +135,7 @@ def model_notice_html(
     if what:
         sentence = words["join"].join(what)
         sentences.append(sentence[0].upper() + sentence[1:] + words["end"])
-    body = words["space"].join(html.escape(s, quote=False) for s in sentences)
-    return (
-        '<div class="admonition info llmdocs-models" data-search-exclude>'
-        f'<p class="admonition-title">{html.escape(words["title"])}</p><p>{body}</p></div>'
-    )
+    return words["title"], words["space"].join(sentences)
 
 
 def _roles(stored: list[StoredChapter]) -> list[str]:
