@@ -38,7 +38,8 @@ messages = [
 print(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 # %% template-ids
-# Tokenized, every role marker is one special token with its own id.
+# Tokenized: <|im_start|> and <|im_end|> are special tokens with their own ids; the role
+# names and the messages are ordinary text.
 encoded = tokenizer.apply_chat_template(messages[:1], add_generation_prompt=True, return_dict=True)
 ids = encoded.input_ids
 tokens = tokenizer.convert_ids_to_tokens(ids)

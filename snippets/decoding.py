@@ -9,7 +9,7 @@
 import os
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 model_id = os.environ.get("LLM_BASICS_CHAT_MODEL", "microsoft/Phi-3-mini-4k-instruct")
 device = os.environ.get("LLM_BASICS_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -32,16 +32,43 @@ def reply(output):
 
 print(prompt_length, "prompt tokens")
 
+# %% generation-config
+# What the checkpoint's generation_config.json sets …
+print(model.generation_config)
+# … and what generate() fills in for every setting that neither it nor the call sets.
+defaults = GenerationConfig._get_default_generation_params()
+print({key: defaults[key] for key in ("do_sample", "temperature", "top_k", "top_p", "max_length")})
+
 # %% greedy
 # Greedy: always the most probable token. No randomness, so no seed is needed.
 output = model.generate(**inputs, max_new_tokens=60, do_sample=False)
 print(reply(output))
 
+# %% greedy-loop
+# Greedy decoding by hand: run the model, take the highest score, append it, repeat.
+ids = inputs.input_ids
+with torch.no_grad():
+    for _ in range(20):
+        next_id = model(ids).logits[0, -1].argmax()
+        ids = torch.cat([ids, next_id.view(1, 1)], dim=1)
+        if next_id.item() == tokenizer.eos_token_id:
+            break
+
+output = model.generate(**inputs, max_new_tokens=20, do_sample=False)
+print("loop:      ", ids[0, prompt_length:].tolist())
+print("generate():", output[0, prompt_length:].tolist())
+print("identical: ", torch.equal(ids, output))
+print(reply(ids))
+
 # %% temperature
+# top_k=0 switches off the top-k of 50 that generate() applies when nothing sets it:
+# only the temperature reshapes the distribution ("pure" temperature sampling).
 sampled = {}
 for temperature in [0.7, 1.5]:
     torch.manual_seed(0)
-    output = model.generate(**inputs, max_new_tokens=60, do_sample=True, temperature=temperature)
+    output = model.generate(
+        **inputs, max_new_tokens=60, do_sample=True, temperature=temperature, top_k=0
+    )
     sampled[temperature] = reply(output)
     print(f"T={temperature}: {sampled[temperature]}\n")
 
@@ -49,7 +76,9 @@ for temperature in [0.7, 1.5]:
 # The same seed gives the same "random" choices; another seed gives another reply.
 for seed in [0, 1]:
     torch.manual_seed(seed)
-    output = model.generate(**inputs, max_new_tokens=60, do_sample=True, temperature=0.7)
+    output = model.generate(
+        **inputs, max_new_tokens=60, do_sample=True, temperature=0.7, top_k=0
+    )
     print(f"seed {seed}, same as before: {reply(output) == sampled[0.7]}")
     print(reply(output) + "\n")
 
@@ -60,9 +89,10 @@ output = model.generate(**inputs, max_new_tokens=60, do_sample=True, top_k=5)
 print(reply(output))
 
 # %% top-p
-# Sample among the fewest tokens whose probabilities add up to at least p ("nucleus").
+# Sample among the fewest tokens whose probabilities add up to at least p ("nucleus");
+# top_k=0 again, so that the default top-k of 50 does not cut the nucleus short.
 torch.manual_seed(0)
-output = model.generate(**inputs, max_new_tokens=60, do_sample=True, top_p=0.9)
+output = model.generate(**inputs, max_new_tokens=60, do_sample=True, top_p=0.9, top_k=0)
 print(reply(output))
 
 # %% repetition

@@ -54,9 +54,26 @@ for sentence in sentences:
 # %% bank-similarity
 import torch.nn.functional as F
 
-contextual = F.cosine_similarity(bank_vectors[0], bank_vectors[1], dim=0)
-bank_id = bert_tokenizer.convert_tokens_to_ids("bank")
-static = bert.get_input_embeddings().weight[bank_id]  # the same row for both sentences
-static_similarity = F.cosine_similarity(static, static, dim=0)
-print(f"contextual 'bank' vectors: cosine similarity {contextual.item():.3f}")
-print(f"static input embedding:    cosine similarity {static_similarity.item():.3f}")
+
+def bank_vector(sentence):
+    """The contextual vector of "bank" in a sentence (last hidden state)."""
+    inputs = bert_tokenizer(sentence, return_tensors="pt")
+    with torch.no_grad():
+        hidden = bert(**inputs).last_hidden_state.squeeze(0)
+    return hidden[bert_tokenizer.convert_ids_to_tokens(inputs.input_ids.squeeze(0)).index("bank")]
+
+
+# Two more sentences, one for each sense, next to the two above.
+money = [bank_vectors[0], bank_vector("She took her savings to the bank this morning.")]
+river = [bank_vectors[1], bank_vector("We had a picnic on the grassy bank of the stream.")]
+
+
+def cosine(a, b):
+    return F.cosine_similarity(a, b, dim=0).item()
+
+
+print(f"same sense,  money / money: {cosine(money[0], money[1]):.3f}")
+print(f"same sense,  river / river: {cosine(river[0], river[1]):.3f}")
+for i, m in enumerate(money, start=1):
+    for j, r in enumerate(river, start=1):
+        print(f"cross sense, money {i} / river {j}: {cosine(m, r):.3f}")

@@ -60,10 +60,9 @@ fig, ax = plt.subplots(figsize=(6.4, 5.6), facecolor="white")
 image = ax.imshow(weights, cmap="Blues", norm=PowerNorm(gamma=0.5, vmin=0, vmax=1))
 ax.set_xticks(range(len(labels)), labels, rotation=90)
 ax.set_yticks(range(len(labels)), labels)
-ax.set_xlabel("attends to (key)")
-ax.set_ylabel("token (query)")
-ax.set_title(f"Layer {layer}, average of {config.num_attention_heads} heads", fontsize=11)
-fig.colorbar(image, ax=ax, shrink=0.8, label="attention weight")
+# No words on the chart (the page explains it in its own language): rows are the tokens
+# that look (queries), columns the tokens they look at (keys).
+fig.colorbar(image, ax=ax, shrink=0.8)
 fig.tight_layout()
 plt.show()
 

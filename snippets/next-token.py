@@ -44,8 +44,7 @@ fig, ax = plt.subplots(figsize=(7, 3.6), facecolor="white")
 ax.barh(labels[::-1], top.values.tolist()[::-1], color="#0072B2")  # highest on top
 for y, p in enumerate(top.values.tolist()[::-1]):
     ax.text(p, y, f" {p:.3f}", va="center", fontsize=9, color="#222222")
-ax.set_xlabel("probability")
-ax.set_title(f"Next token after {prompt!r}", fontsize=11)
+ax.set_xlabel("p")  # charts carry no words: the page says what they show, in its language
 ax.set_xlim(0, top.values[0].item() * 1.2)
 ax.spines[["top", "right"]].set_visible(False)
 fig.tight_layout()
@@ -73,9 +72,64 @@ fig, ax = plt.subplots(figsize=(7, 3.4), facecolor="white")
 for i, (t, color) in enumerate(zip(temperatures, ["#D55E00", "#0072B2", "#009E73"])):
     ax.bar(x + (i - 1) * width, scaled[t][shown].tolist(), width, label=f"T = {t}", color=color)
 ax.set_xticks(x, [repr(tokenizer.decode(token_id)) for token_id in shown], rotation=30)
-ax.set_ylabel("probability")
-ax.set_title("The same logits at three temperatures", fontsize=11)
+ax.set_ylabel("p")
 ax.legend(frameon=False)
 ax.spines[["top", "right"]].set_visible(False)
+fig.tight_layout()
+plt.show()
+
+# %% by-hand
+# The three knobs of sampling, applied by hand to the same logits.
+def by_hand(logits, temperature=1.0, top_k=0, top_p=1.0):
+    """The distribution that sampling draws from, after temperature, top-k and top-p."""
+    probabilities = torch.softmax(logits / temperature, dim=-1)
+    if top_k:  # keep the k most probable tokens
+        kth = torch.topk(probabilities, top_k).values[-1]
+        probabilities = torch.where(probabilities >= kth, probabilities, 0.0)
+    if top_p < 1.0:  # keep the fewest tokens whose probabilities add up to at least top_p
+        ordered, order = probabilities.sort(descending=True)
+        before = ordered.cumsum(0) - ordered  # the sum of all more probable tokens
+        probabilities = torch.zeros_like(probabilities).scatter(0, order, ordered * (before < top_p))
+    return probabilities / probabilities.sum()  # what is left, rescaled to sum to 1
+
+
+settings = {"temperature=0.7": {"temperature": 0.7}, "top_k=5": {"top_k": 5},
+            "top_p=0.5": {"top_p": 0.5}}
+hand = {name: by_hand(next_logits, **knobs) for name, knobs in settings.items()}
+for name, p in hand.items():
+    print(f"{name:<16} {int((p > 0).sum()):>6} tokens can be drawn;"
+          f" ' bowl' {p[top.indices[0]].item():.3f}")
+
+# %% sampled
+# generate() with the same settings, 400 times one new token (one batch, seeded);
+# top_k=0 turns off the default top-k of 50 wherever a setting does not choose its own.
+draws = 400
+counts = {}
+for name, knobs in settings.items():
+    torch.manual_seed(0)
+    output = model.generate(**inputs, max_new_tokens=1, do_sample=True,
+                            num_return_sequences=draws, **{"top_k": 0, **knobs})
+    counts[name] = torch.bincount(output[:, -1], minlength=next_logits.shape[0])
+
+for name, p in hand.items():
+    outside = int(counts[name][p == 0].sum())
+    print(f"{name}: {outside} of {draws} draws outside the tokens by_hand() allows")
+    for token_id in p.topk(5).indices:
+        print(f"  {tokenizer.decode(token_id)!r:<10} by hand {p[token_id].item():.3f}"
+              f"   generate() {counts[name][token_id].item() / draws:.3f}")
+
+# %% sampled-chart
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), facecolor="white", sharey=True)
+for ax, (name, p) in zip(axes, hand.items()):
+    shown = p.topk(min(6, int((p > 0).sum()))).indices  # at most 6, never an excluded token
+    x = np.arange(len(shown))
+    ax.bar(x - 0.2, p[shown].tolist(), 0.4, label="by_hand()", color="#0072B2")
+    ax.bar(x + 0.2, (counts[name][shown] / draws).tolist(), 0.4, label="generate()",
+           color="#E69F00")
+    ax.set_xticks(x, [repr(tokenizer.decode(token_id)) for token_id in shown], rotation=45)
+    ax.set_title(name, fontsize=10, family="monospace")
+    ax.spines[["top", "right"]].set_visible(False)
+axes[0].set_ylabel("p")
+axes[0].legend(frameon=False, prop={"family": "monospace"})
 fig.tight_layout()
 plt.show()

@@ -27,6 +27,13 @@ for name in ("bos_token", "eos_token", "unk_token", "pad_token"):
     print(f"{name:<10} {token!r:<20} id={token_id}")
 print(tokenizer.all_special_tokens)
 
+# %% added-special
+# Does tokenizer(text) add special tokens by itself? That depends on the tokenizer.
+ids = tokenizer("Hello world!").input_ids
+print(ids, tokenizer.convert_ids_to_tokens(ids))
+print("starts with bos_token:", ids[0] == tokenizer.bos_token_id)
+print("ends with eos_token:  ", ids[-1] == tokenizer.eos_token_id)
+
 # %% encode-decode
 encoded = tokenizer("Hello world!")
 print(encoded.input_ids)
