@@ -86,6 +86,16 @@ def page_language(uri: str) -> str:
     return match["lang"] if match else ""
 
 
+def translations(page: Path) -> dict[str, str]:
+    """The other language versions of a docs page: 'x.zh.md' → {'en': <text of x.en.md>}."""
+    match = SUFFIX.match(page.name)
+    if match is None:
+        return {}
+    return {page_language(other.name): other.read_text(encoding="utf-8")
+            for other in sorted(page.parent.glob(f"{match['stem']}.*.md"))
+            if other != page and SUFFIX.match(other.name)}
+
+
 def choose_sources(pages: dict[str, str]) -> list[Source]:
     """One source per (chapter, language): the page embedding the chapter most often."""
     best: dict[tuple[str, str], tuple[int, str]] = {}

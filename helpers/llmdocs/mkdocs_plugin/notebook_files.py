@@ -167,7 +167,7 @@ class NotebookPages:
             view = get_relative_url(url, page.url)
             download = get_relative_url(url + f"{source.chapter}.ipynb", page.url)
             links = [
-                f'<a href="{html.escape(view)}">📓 {words["view"]}</a>',
+                f'<a href="{html.escape(view)}">{words["view"]}</a>',
                 f'<a href="{html.escape(download)}" download>{words["download"]}</a>',
             ]
             colab = self.site.colab_url(source.language, source.chapter)

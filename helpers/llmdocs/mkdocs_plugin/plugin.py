@@ -18,6 +18,7 @@ from mkdocs.structure.pages import Page
 from ..anchors import heading_ids, with_heading_ids
 from ..directives import Directive, DirectiveError, find_directives, near_misses
 from ..errors import LlmdocsError
+from ..notebook_plan import page_language, translations
 from ..project import Project
 from ..provenance import TAB_LABELS, model_notice_html
 from ..render import code_markdown, notice_html, output_html, provenance_html
@@ -175,18 +176,10 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
     def _with_shared_heading_ids(self, markdown: str, page: Page) -> str:
         """Give headings the ids their translation uses too (see anchors)."""
         source = page.file.abs_src_path
-        name = page.file.src_uri
         if source is None or "attr_list" not in self.markdown_extensions:
             return markdown
-        stem, dot, _ = name.rpartition(".")
-        stem, _, language = stem.rpartition(".")
-        others = {}
-        if dot and stem:
-            for path in Path(source).parent.glob(f"{Path(stem).name}.*.md"):
-                other_language = path.name.rsplit(".", 2)[-2]
-                if other_language != language:
-                    others[other_language] = path.read_text(encoding="utf-8")
-        english = markdown if language == "en" else others.get("en")
+        others = translations(Path(source))
+        english = markdown if page_language(page.file.src_uri) == "en" else others.get("en")
         other = next(iter(others.values()), None)
         return with_heading_ids(markdown, heading_ids(markdown, english, other))
 
