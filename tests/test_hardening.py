@@ -510,6 +510,13 @@ class TestFilesAndLocks:
             pass  # a dead holder leaves no stale lock
 
 
+def _environ(entry: Path) -> bytes:
+    try:
+        return (entry / "environ").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
@@ -679,30 +686,37 @@ class TestKernelAndSignals:
             assert "Kernel died" in str(run.failure) and "--debug" in str(run.failure)
 
     def test_terminated_run_leaves_no_processes_or_temp_files(self, tmp_path: Path) -> None:
-        """SIGTERM to `llmdocs run` unwinds: exit 143, the cell's detached child is ended."""
-        project = make_project(tmp_path, {"sleepy": """\
+        """SIGTERM to `llmdocs run` unwinds at once: exit 143, the running chapter's detached
+        child and the kernel started ahead for the next chapter are ended."""
+        sleepy = """\
             # %% sleep
-            import pathlib, subprocess, time
+            import os, pathlib, subprocess, time
             child = subprocess.Popen(["sleep", "303"], start_new_session=True)
-            pathlib.Path("child.pid").write_text(str(child.pid))
+            pathlib.Path(f"child-{os.getpid()}.pid").write_text(str(child.pid))
             time.sleep(120)
-            """})
+            """
+        project = make_project(tmp_path, {"a-sleepy": sleepy, "b-sleepy": sleepy})
         run = subprocess.Popen(
             [sys.executable, "-m", "llmdocs.cli", "--root", str(project.root), "run",
              "--device", "cpu"],
             cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
-        pid_file = project.root / "child.pid"
         deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
+        while not list(project.root.glob("child-*.pid")) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert pid_file.exists(), "the cell never started"
+        [pid_file] = project.root.glob("child-*.pid")
         time.sleep(0.2)
         child = int(pid_file.read_text())
         assert _alive(child)
         run.terminate()
-        output, _ = run.communicate(timeout=60)
+        output, _ = run.communicate(timeout=30)  # the cell sleeps 120 s: it did not finish
         assert run.returncode == 143, output
         assert "Traceback" not in output
         assert not _alive(child)
+        assert len(list(project.root.glob("child-*.pid"))) == 1  # b-sleepy never ran a cell
+        leftovers = [
+            entry.name for entry in Path("/proc").iterdir() if entry.name.isdigit()
+            and f"LLMDOCS_KERNEL_RUN={run.pid}-".encode() in _environ(entry)
+        ]
+        assert leftovers == []  # neither kernel (the running one, the one started ahead)
         assert not list(project.root.rglob("*.tmp"))

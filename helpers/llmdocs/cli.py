@@ -106,6 +106,9 @@ def main(ctx: click.Context, root: str | None, max_output: int | None, debug: bo
 
 
 def _terminate(number: int, frame: object) -> None:
+    from .processes import end_all_started_here
+
+    end_all_started_here()  # kernels end now, even those running in worker threads
     raise SystemExit(128 + number)
 
 

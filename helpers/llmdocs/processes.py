@@ -15,6 +15,7 @@ import os
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MARKER = "LLMDOCS_KERNEL_RUN"
@@ -29,7 +30,10 @@ def new_marker() -> dict[str, str]:
 def tagged_processes(marker: dict[str, str]) -> list[int]:
     """Ids of this user's processes whose environment carries ``marker``."""
     [(key, value)] = marker.items()
-    needle = f"{key}={value}".encode()
+    return _scan(lambda item: item == f"{key}={value}".encode())
+
+
+def _scan(wanted: Callable[[bytes], bool]) -> list[int]:
     found: list[int] = []
     if not PROC.is_dir():
         return found
@@ -40,9 +44,19 @@ def tagged_processes(marker: dict[str, str]) -> list[int]:
             environ = (entry / "environ").read_bytes()
         except OSError:  # gone already, or another user's
             continue
-        if needle in environ.split(b"\0"):
+        if any(wanted(item) for item in environ.split(b"\0")):
             found.append(int(entry.name))
     return found
+
+
+def end_all_started_here() -> list[int]:
+    """End the kernels (and their processes) of every chapter this process is running: a
+    stopped `llmdocs run` must not wait for chapters running in other threads."""
+    prefix = f"{MARKER}={os.getpid()}-".encode()
+    pids = _scan(lambda item: item.startswith(prefix))
+    for pid in pids:
+        _signal(pid, signal.SIGKILL)
+    return pids
 
 
 def end_processes(marker: dict[str, str], grace_s: float = 2.0) -> list[int]:
