@@ -27,6 +27,7 @@ from .config import LlmdocsConfig
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
 from .notebook_page import fix_headings, localize_links
+from .playground import Playground
 from .results import has_markers, render_markers
 from .site_files import SiteFiles
 
@@ -53,6 +54,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.markdown_extensions: list[str] = []
         self.token = secrets.token_hex(4)
         self.site_files = SiteFiles()
+        self.playground: Playground | None = None
 
     @property
     def executing(self) -> bool:
@@ -78,6 +80,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             return
         assert self.project is not None
         self.lookup = Lookup(self.project, self.config.profile, self.config.device)
+        self.playground = Playground(self.project)
+        for message in self.playground.problems():  # Python vs the browser's tokenizer
+            log.warning("llmdocs: %s", message)
         if not self.executing:
             return
         statuses = [self.lookup.status(name) for name in self.project.chapter_names()]
@@ -263,6 +268,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         for key, fragment in self.stash.items():
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
+        if self.playground is not None:
+            html = self.playground.page_html(html, _language(page, config), page.url, log.warning)
         return html
 
     def _finish_notebook_page(self, html: str, page: Page) -> str:
