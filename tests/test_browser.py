@@ -1,5 +1,6 @@
-"""The real site in Debian's chromium: language switch, search in both languages, the copy
-button, visible outputs, a clean console and no request leaving 127.0.0.1.
+"""The real site in Debian's chromium: language switch, search in both languages (each its
+own index), the copy button, visible outputs, a clean console and no request leaving
+127.0.0.1; edit links, dates, license, the bilingual root 404, linked tabs, 390 px, axe-core.
 
 The site is built once for the module, into www/<site_url path>/ (as GitHub Pages serves it,
 so the home page's absolute /llm-basics/ links resolve), and served by `python -m http.server`.
@@ -13,8 +14,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
+import axe_playwright_python
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -278,3 +280,120 @@ class TestScreenshot:
         target.parent.mkdir(parents=True, exist_ok=True)
         combined.save(target, optimize=True)
         assert target.stat().st_size > 50_000
+
+# Reading experience (issue 14): search per language, edit links, last-updated dates, the
+# license, the bilingual root 404, one click for every tab set, the header and tables at
+# 390 px, and no serious or critical axe-core violation in light or dark.
+
+AXE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text(encoding="utf-8")
+LANGUAGES = {"zh": "", "en": "en/"}
+
+
+def page_names() -> list[str]:
+    """Every page of the docs with both languages ('index', 'setup', …)."""
+    return sorted(p.name.removesuffix(".en.md") for p in (REPO / "docs").glob("*.en.md"))
+
+
+def page_path(name: str, language: str) -> str:
+    return LANGUAGES[language] + ("" if name == "index" else f"{name}/")
+
+
+def marks(page: Page) -> set[str]:
+    return set(page.eval_on_selector_all(".md-search-result mark",
+                                         "ms => ms.map(m => m.textContent)"))
+
+
+class TestSearchPerLanguage:
+    def test_english_pages_search_english_pages(self, page: Page, base_url: str) -> None:
+        """On /en/, "logits" finds English pages only (it used to rank Chinese pages first)."""
+        page.goto(base_url + "en/")
+        links = search(page, "logits")
+        assert links and all(link.startswith(base_url + "en/") for link in links), links
+
+    def test_chinese_pages_search_chinese_pages(self, page: Page, base_url: str) -> None:
+        """On the Chinese site, "logits" finds Chinese pages only."""
+        page.goto(base_url)
+        links = search(page, "logits")
+        assert links and not any(link.startswith(base_url + "en/") for link in links), links
+
+    def test_chinese_query_matches_the_word(self, page: Page, base_url: str) -> None:
+        """词元 highlights the word 词元, not every word that starts with 词."""
+        page.goto(base_url)
+        links = search(page, "词元")
+        assert marks(page) == {"词元"}
+        assert parse_qs(urlsplit(links[0]).query)["h"] == ["词元"]
+
+
+class TestPageChrome:
+    @pytest.mark.parametrize("language", LANGUAGES)
+    def test_edit_link_and_date_on_every_page(self, served: Served, language: str) -> None:
+        """Each page links to its own Markdown source for editing and shows a last-updated date."""
+        for name in page_names():
+            html = (served.site / page_path(name, language) / "index.html").read_text("utf-8")
+            edit = re.search(r'<a href="([^"]+)"[^>]*class="md-content__button', html)
+            assert edit and edit[1].endswith(f"/edit/main/docs/{name}.{language}.md"), name
+            assert 'class="md-source-file' in html and re.search(
+                r"git-revision-date-localized-plugin-date[^>]*>[^<]*\d", html), name
+
+    @pytest.mark.parametrize(("language", "word"), [("zh", "MIT 许可证"), ("en", "MIT License")])
+    def test_license_in_the_footer(self, page: Page, base_url: str, language: str,
+                                   word: str) -> None:
+        page.goto(base_url + LANGUAGES[language])
+        link = page.locator(".md-copyright a", has_text=word)
+        assert link.get_attribute("href", timeout=5_000).endswith("/LICENSE")  # type: ignore[union-attr]
+        assert (REPO / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+
+    def test_root_404_speaks_both_languages(self, page: Page, base_url: str) -> None:
+        """A host serves the root 404.html for a missing page in any language."""
+        page.goto(base_url + "404.html")
+        text = page.locator("article").inner_text()
+        assert "页面不存在" in text and "Page not found" in text
+        assert page.locator("article a[href$='/en/']").count() == 1
+
+    def test_one_click_switches_every_tab_set(self, page: Page, base_url: str) -> None:
+        """All tab sets share two labels, so choosing one switches them all (content.tabs.link)."""
+        page.goto(base_url + "tokenizer/")
+        sets = page.locator(".tabbed-set")
+        assert sets.count() >= 3
+        sets.first.locator("label", has_text="原文参考").click()
+        for i in range(sets.count()):
+            chosen = sets.nth(i).locator("input:checked").first.get_attribute("id")
+            assert sets.nth(i).locator(f"label[for='{chosen}']").inner_text().strip() == "原文参考"
+
+
+class TestNarrowScreen:
+    @pytest.mark.parametrize("path", ["", "en/", "run-llm/"])
+    def test_title_whole_and_tables_scroll_in_their_box(self, browser: Browser, base_url: str,
+                                                        path: str) -> None:
+        """At 390 px the header title is not cut off and no table widens the page."""
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        page.goto(base_url + path, wait_until="networkidle")
+        title = page.locator(".md-header__topic .md-ellipsis").first
+        width, visible = title.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert width <= visible
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        context.close()
+
+
+class TestAccessibility:
+    @pytest.mark.parametrize("scheme", ["light", "dark"])
+    def test_no_serious_axe_violation_on_any_page(self, browser: Browser, base_url: str,
+                                                  scheme: str) -> None:
+        """axe-core (WCAG 2 A and AA) finds nothing serious or critical on any page, including
+        text contrast of at least 4.5:1 for nav tabs, code and the footer."""
+        context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)  # type: ignore[arg-type]
+        page = context.new_page()
+        found = {}
+        for language in LANGUAGES:
+            for name in page_names():
+                page.goto(base_url + page_path(name, language), wait_until="networkidle")
+                page.evaluate(AXE)
+                result = page.evaluate(
+                    "axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+                bad = [f"{v['id']}: {[n['target'] for n in v['nodes'][:3]]}"
+                       for v in result["violations"] if v["impact"] in ("serious", "critical")]
+                if bad:
+                    found[page_path(name, language) or "/"] = bad
+        context.close()
+        assert found == {}
