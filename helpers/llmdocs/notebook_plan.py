@@ -56,12 +56,10 @@ def committed_path(language: str, chapter: str) -> str:
 
 def page_url(uri: str, language: str, site: Site) -> str:
     """The site-root-relative URL of a docs page ('run-llm.md' → 'en/run-llm/')."""
-    stem = SUFFIX.sub(r"\g<stem>.md", uri)
-    path, _, anchor = stem.partition("#")
-    base = posixpath.splitext(path)[0]
-    url = "" if base in ("index", "") else ("" if base.endswith("/index") else f"{base}/")
-    if base.endswith("/index"):
-        url = base[: -len("index")]
+    path, _, anchor = uri.partition("#")
+    match = SUFFIX.match(path)
+    base = match["stem"] if match else posixpath.splitext(path)[0]
+    url = base[: -len("index")] if base == "index" or base.endswith("/index") else f"{base}/"
     return site.prefix(language) + url + (f"#{anchor}" if anchor else "")
 
 

@@ -84,7 +84,9 @@ def provenance_markdown(stored: StoredChapter | None, language: str) -> str:
         return f"*{words['missing'].format(chapter='…')}*".replace("<code>", "`").replace(
             "</code>", "`")
     models = ", ".join(f"`{m.get('id', '?')}`" for m in stored.models.values()) or "—"
-    versions = " · ".join(f"{name} {version}" for name, version in stored.versions.items())
+    shown = {"python": "Python"}
+    versions = " · ".join(f"{shown.get(name, name)} {version}"
+                          for name, version in stored.versions.items())
     return (f"**{words['from']}** {models} · {stored.device} · {versions} · "
             f"{words['captured']} {stored.captured}")
 
