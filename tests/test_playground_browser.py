@@ -49,6 +49,8 @@ def new_page(browser: Browser, **options: object) -> tuple[BrowserContext, Page,
     page = context.new_page()
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: m.type == "error" and requests.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: requests.append(f"error: {e}"))
     return context, page, requests
 
 
@@ -166,7 +168,7 @@ class TestLoading:
         assert any(u.endswith("/assets/playground/playground.js") for u in requests)
         assert any(u.endswith("/assets/playground/chat.tokenizer.json") for u in requests)
         assert not any(u.endswith("bert.tokenizer.json") for u in requests)  # not chosen yet
-        assert [u for u in requests if not u.startswith(base_url)] == []
+        assert [u for u in requests if not u.startswith(base_url)] == []  # nor any error
         print(f"{path}: first load {first:,} bytes; after opening {opened:,} bytes")
         context.close()
 
@@ -184,6 +186,18 @@ class TestLoading:
 
 
 class TestUsable:
+    def test_a_long_text_keeps_the_page_responsive(self, page: Page, base_url: str) -> None:
+        """A pasted long text is counted in full; the chips stop at 2000 and say how many more."""
+        page.goto(base_url + "en/tokenizer-compare/")
+        open_playground(page)
+        page.locator(f"{WIDGET} textarea").fill(" ".join(["hello"] * 5000))
+        page.locator(".llmdocs-playground__more").wait_for()
+        stats = page.locator(f"{WIDGET} .llmdocs-playground__stats").inner_text()
+        assert stats == "5000 tokens · 29999 bytes · 29999 characters"
+        assert page.locator(f"{WIDGET} .llmdocs-playground__chips > li").count() == 2001
+        assert page.locator(".llmdocs-playground__more").inner_text() == "+3000"
+
+
     def test_keyboard_only(self, page: Page, base_url: str) -> None:
         """Tab reaches the summary, the text box, the presets and the tokenizer choice."""
         page.goto(base_url + "en/tokenizer/")

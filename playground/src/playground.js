@@ -3,6 +3,7 @@
 import { byteLength, isByteLevel, load, tokenBytes, tokenize } from "./core.js";
 import STYLE from "./playground.css";
 
+const MAX_CHIPS = 2000;
 const cache = new Map(); // tokenizer URL → Promise of { tokenizer, byteLevel }
 
 function tokenizerAt(url) {
@@ -78,8 +79,15 @@ function mount(root) {
     if (mine !== generation) return;
     root.dataset.loaded = `${root.dataset.loaded || ""} ${name}`;
     const { ids, tokens } = tokenize(loaded.tokenizer, text);
-    const items = tokens.map((token, i) =>
+    // A pasted book must not freeze the page: the counts cover all, the chips the first part.
+    const items = tokens.slice(0, MAX_CHIPS).map((token, i) =>
       chip(token, ids[i], loaded.byteLevel ? tokenBytes(token) : null, strings));
+    if (tokens.length > MAX_CHIPS) {
+      const more = document.createElement("li");
+      more.className = "llmdocs-playground__more";
+      more.textContent = `+${tokens.length - MAX_CHIPS}`;
+      items.push(more);
+    }
     chips.replaceChildren(...items);
     stats.textContent = format(strings.stats, {
       tokens: ids.length, bytes: byteLength(text), chars: [...text].length,
