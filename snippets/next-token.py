@@ -100,7 +100,7 @@ for name, p in hand.items():
     print(f"{name:<16} {int((p > 0).sum()):>6} tokens can be drawn;"
           f" ' bowl' {p[top.indices[0]].item():.3f}")
 
-# %% sampled
+# %% sampled compare={"atol": 0.05, "why": "400 seeded draws: frequencies move if float noise changes a draw"}
 # generate() with the same settings, 400 times one new token (one batch, seeded);
 # top_k=0 turns off the default top-k of 50 wherever a setting does not choose its own.
 draws = 400
@@ -118,7 +118,7 @@ for name, p in hand.items():
         print(f"  {tokenizer.decode(token_id)!r:<10} by hand {p[token_id].item():.3f}"
               f"   generate() {counts[name][token_id].item() / draws:.3f}")
 
-# %% sampled-chart
+# %% sampled-chart compare={"pixel_fraction": 0.05, "why": "bar heights are sampled frequencies"}
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), facecolor="white", sharey=True)
 for ax, (name, p) in zip(axes, hand.items()):
     shown = p.topk(min(6, int((p > 0).sum()))).indices  # at most 6, never an excluded token
