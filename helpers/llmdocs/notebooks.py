@@ -45,24 +45,28 @@ class NotebookContext:
 
 
 def to_nbformat_outputs(outputs: list[Output]) -> list[Any]:
-    """Our stored outputs, sanitized by render.published, in nbformat's shape."""
-    converted = []
+    """Our stored outputs, sanitized by render.published, in nbformat's shape.
+
+    Plain dicts: nbformat's constructors validate every output against the JSON schema
+    (most of `llmdocs check`'s time); the whole notebook is validated once when written.
+    """
+    converted: list[dict[str, Any]] = []
     for output in published(outputs):
         if "stream" in output:
-            converted.append(nbformat.v4.new_output(
-                "stream", name=output["stream"], text=join_lines(output["text"])))
+            converted.append({"output_type": "stream", "name": output["stream"],
+                              "text": join_lines(output["text"])})
         elif "error" in output:
             error = output["error"]
-            converted.append(nbformat.v4.new_output(
-                "error", ename=error["ename"], evalue=error["evalue"],
-                traceback=[line.rstrip("\n") for line in error["traceback"]]))
+            converted.append({"output_type": "error", "ename": error["ename"],
+                              "evalue": error["evalue"],
+                              "traceback": [line.rstrip("\n") for line in error["traceback"]]})
         elif "data" in output:
             data = {
                 mime: "".join(value) if mime == "image/png" else join_lines(value)
                 for mime, value in output["data"].items()
             }
-            converted.append(nbformat.v4.new_output("display_data", data=data))
-    return converted
+            converted.append({"output_type": "display_data", "data": data, "metadata": {}})
+    return [nbformat.from_dict(output) for output in converted]
 
 
 def page_segments(markdown: str, page: str) -> list[tuple[str, Directive | None]]:
@@ -138,7 +142,7 @@ def build_notebook(
         if not cells:
             cells += _opening(converted, chapter, stored, context)
         elif converted:
-            cells.append(nbformat.v4.new_markdown_cell(converted))
+            cells.append(_markdown_cell(converted))
         embeds_here = directive is not None and directive.chapter == chapter.name
         if directive is None or not embeds_here or directive.cell not in remaining:
             continue
@@ -161,21 +165,28 @@ def _opening(
     head = "\n\n".join(part for part in (title, provenance_markdown(stored, context.language))
                        if part)
     cells = [
-        nbformat.v4.new_markdown_cell(head),
-        nbformat.v4.new_code_cell(setup_source(chapter, context.language, context.install),
-                                  metadata={"name": "setup"}),
+        _markdown_cell(head),
+        _code(setup_source(chapter, context.language, context.install), "setup", None),
     ]
     if rest.strip():
-        cells.append(nbformat.v4.new_markdown_cell(rest.strip()))
+        cells.append(_markdown_cell(rest.strip()))
     return cells
 
 
 def _code_cell(chapter: Chapter, stored: StoredChapter | None, name: str) -> Any:
-    cell = nbformat.v4.new_code_cell(chapter.cell(name).source, metadata={"name": name})
-    cell.execution_count = chapter.cell_names.index(name) + 1
+    cell = _code(chapter.cell(name).source, name, chapter.cell_names.index(name) + 1)
     if stored is not None and name in stored.cells:
         cell.outputs = to_nbformat_outputs(stored.cells[name].outputs)
     return cell
+
+
+def _code(source: str, name: str, count: int | None) -> Any:
+    return nbformat.from_dict({"cell_type": "code", "execution_count": count,
+                               "metadata": {"name": name}, "outputs": [], "source": source})
+
+
+def _markdown_cell(source: str) -> Any:
+    return nbformat.from_dict({"cell_type": "markdown", "metadata": {}, "source": source})
 
 
 def _strip_directive_comments(prose: str) -> str:
