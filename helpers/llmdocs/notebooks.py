@@ -20,6 +20,7 @@ from .chapters import Chapter
 from .directives import Directive, find_directives
 from .notebook_markdown import LinkResolver, notebook_markdown
 from .profiles import DEVICE_ENV, roles_used
+from .provenance import model_notice_markdown
 from .render import labels, published
 from .store import Output, StoredChapter
 
@@ -162,8 +163,10 @@ def _opening(
 ) -> list[Any]:
     """The title and provenance (first markdown cell), the setup cell, the rest of the prose."""
     title, _, rest = prose.partition("\n") if prose.startswith("# ") else ("", "", prose)
-    head = "\n\n".join(part for part in (title, provenance_markdown(stored, context.language))
-                       if part)
+    notice = model_notice_markdown([stored] if stored else [], [], context.language)
+    head = "\n\n".join(
+        part for part in (title, provenance_markdown(stored, context.language), notice) if part
+    )
     cells = [
         _markdown_cell(head),
         _code(setup_source(chapter, context.language, context.install), "setup", None),
