@@ -281,6 +281,22 @@ class TestReadingExperience:
             labels |= set(re.findall(r'^=== "(.+)"', path.read_text(encoding="utf-8"), re.M))
         assert labels == TAB_LABELS[language]
 
+    @pytest.mark.parametrize("language", ["zh", "en"])
+    def test_no_heading_names_the_source_model_above_offline_output(self, language: str) -> None:
+        """A section whose heading names Phi or GPT-2 embeds no cell (its output is SmolLM2's)."""
+        wrong = []
+        for path in sorted(PROJECT.docs_dir.glob(f"*.{language}.md")):
+            text = path.read_text(encoding="utf-8")
+            found = list(re.finditer(r"^(#{2,6}) (.+)$", text, re.M))
+            for i, heading in enumerate(found):
+                # The section runs to the next heading of the same or a higher level.
+                end = next((h.start() for h in found[i + 1:]
+                            if len(h[1]) <= len(heading[1])), len(text))
+                if re.search(r"Phi|GPT-?2", heading[2]) and "<!-- llmdocs" in text[
+                        heading.end():end]:
+                    wrong.append(f"{path.name}: {heading[2]}")
+        assert wrong == []
+
     def test_chinese_headings_carry_the_english_ids(self) -> None:
         """Each Chinese heading (below the title) has the explicit id of its English twin."""
         for path in sorted(PROJECT.docs_dir.glob("*.en.md")):
