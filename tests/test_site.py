@@ -389,11 +389,19 @@ class TestSearchIndex:
 
     def test_locations_unique_and_no_notebooks(self, real_site: Build) -> None:
         """Each indexed section has its own location (Material's search throws on repeats);
-        notebooks, which repeat their pages, are left out."""
-        locations = [d["location"] for d in self.index(real_site)["docs"]]
-        assert len(locations) == len(set(locations))
-        assert not [loc for loc in locations if "notebooks/" in loc]
-        assert any(loc.startswith("en/run-llm/") for loc in locations)
+        notebooks, which repeat their pages, are left out. Each language has its own index
+        (hooks/search_per_language.py): /en/ pages search en/search/search_index.json."""
+        english = json.loads(
+            (real_site.site / "en" / "search" / "search_index.json").read_text("utf-8"))
+        for index in (self.index(real_site), english):
+            locations = [d["location"] for d in index["docs"]]
+            assert len(locations) == len(set(locations))
+            assert not [loc for loc in locations if "notebooks/" in loc]
+            assert any(loc.startswith("run-llm/") for loc in locations)
+            assert not [loc for loc in locations if loc.startswith("en/")]
+        assert english["config"]["lang"] == ["en"]
+        titles = {d["location"]: d["title"] for d in english["docs"]}
+        assert titles["run-llm/"] == "Running an LLM"
 
     def test_no_stemmer(self, real_site: Build) -> None:
         """The index pipeline has no stemmer, whose stems wildcard queries never matched."""
