@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import platform
+import re
 import shutil
 import subprocess
 from functools import cache
 from importlib import metadata
+from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -21,12 +24,38 @@ def package_version(name: str) -> str:
 
 @cache
 def versions() -> dict[str, str]:
-    """The versions recorded with every stored output."""
-    return {
+    """The versions recorded with every stored output; on a machine whose torch can use its
+    GPU, also the CUDA version torch was built with (no such key on CPU machines, so their
+    stored files never change because of it)."""
+    found = {
         "python": platform.python_version(),
         "torch": package_version("torch"),
         "transformers": package_version("transformers"),
     }
+    cuda = torch_cuda_version()
+    if cuda is not None and gpu_name() is not None:
+        found["cuda"] = cuda
+    return found
+
+
+CUDA_LINE = re.compile(r"""^cuda\s*(?::[^=]*)?=\s*['"]([^'"]+)['"]""", re.MULTILINE)
+
+
+def torch_cuda_version() -> str | None:
+    """The CUDA version of the installed torch build ('13.0'), read from torch/version.py
+    without importing torch; None for a CPU build or when torch is absent."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    version_file = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        found = CUDA_LINE.search(version_file.read_text(encoding="utf-8"))
+    except OSError:
+        found = None
+    if found:
+        return found[1]
+    local = re.search(r"\+cu(\d+)(\d)$", package_version("torch"))  # 2.11.0+cu130
+    return f"{int(local[1])}.{local[2]}" if local else None
 
 
 @cache

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Rehearse the GPU capture end to end on this CPU machine, with the same steps and parts:
+#
+#   helpers/gpu/rehearse.sh [WORK]     (default WORK: /tmp/gpu-rehearsal-work)
+#
+# 1. a clone of this repository's HEAD (so the stored outputs here are never touched), with
+#    helpers/gpu/ and helpers/llmdocs/environment.py as they are in the working tree;
+# 2. `refresh.py prepare` there, for this machine's Python and glibc instead of 3.12/2.39;
+# 3. a stand-in for the GPU image: a fresh venv with only torch, transformers, accelerate,
+#    safetensors, matplotlib and numpy (payload.IMAGE_HAS), at this venv's versions;
+# 4. a stand-in for the device: a copy of the clone's working tree that receives one
+#    .gpu/call<k> folder per "call", each followed by `refresh.py there --device cpu`;
+# 5. `refresh.py bring-back` into the clone, then `llmdocs verify` there with this venv.
+# Each step's time goes to WORK/times.txt.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")/../.." && pwd)"
+work="${1:-/tmp/gpu-rehearsal-work}"
+venv_python="$here/.venv/bin/python"
+rm -rf "$work"
+mkdir -p "$work"
+times="$work/times.txt"
+: >"$times"
+timed() {  # timed NAME COMMAND...: run, append "NAME seconds" to times.txt
+  local name="$1" start end
+  shift
+  start=$(date +%s.%N)
+  "$@"
+  end=$(date +%s.%N)
+  printf '%s %.1f\n' "$name" "$(echo "$end - $start" | bc)" | tee -a "$times"
+}
+
+clone="$work/clone"
+git clone --quiet "$here" "$clone"
+cp -r "$here/helpers/gpu/." "$clone/helpers/gpu/"
+cp "$here/helpers/llmdocs/environment.py" "$clone/helpers/llmdocs/environment.py"
+
+pyver=$("$venv_python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+glibc=$("$venv_python" -c 'import os; print(os.confstr("CS_GNU_LIBC_VERSION").split()[1])')
+timed prepare "$venv_python" "$clone/helpers/gpu/refresh.py" prepare --python "$pyver" \
+  --glibc "$glibc"
+
+image="$work/image"
+pins=$("$venv_python" - <<'EOF'
+from importlib import metadata
+import sys
+sys.path.insert(0, "helpers/gpu")
+for name in ("torch", "transformers", "accelerate", "safetensors", "matplotlib", "numpy"):
+    print(f"{name}=={metadata.version(name).split('+')[0]}")
+EOF
+)
+make_image() {
+  python3 -m venv "$image"
+  # shellcheck disable=SC2086  # one pin per word
+  "$image/bin/python" -m pip install --quiet $pins
+}
+timed image make_image
+
+device="$work/device"
+mkdir -p "$device"
+(cd "$clone" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$device")
+export LLMDOCS_GPU_WORK="$work/device-tmp"
+parts=$(ls -d "$clone"/.gpu/call* | wc -l)
+status=0
+for k in $(seq 1 "$parts"); do
+  mkdir -p "$device/.gpu"
+  cp -r "$clone/.gpu/call$k" "$device/.gpu/"
+  out="$work/out$k"
+  mkdir -p "$out"
+  timed "call$k" bash -c "cd '$device' && '$image/bin/python3' helpers/gpu/refresh.py there \
+    --device cpu --out '$out'" || status=$?
+  ls -l "$out" | tee -a "$times"
+done
+[ "$status" -eq 0 ] || { echo "rehearse.sh: a call failed (exit status $status)" >&2; exit 1; }
+
+timed bring-back "$venv_python" "$clone/helpers/gpu/refresh.py" bring-back \
+  "$work/out$parts/gpu-outputs.tar.gz" >"$work/bring-back.log"
+(cd "$clone" && git status --short snippets/outputs | tee -a "$times")
+verify() {
+  cd "$clone" && PYTHONPATH="$clone/helpers" "$venv_python" -m llmdocs.cli verify --device cpu
+}
+timed verify verify
+cat "$times"
