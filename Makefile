@@ -59,7 +59,7 @@ refresh: install
 
 bench: install browser-deps
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) benchmarks/rebuild.py
+	$(PY) benchmarks/rebuild.py $(ARGS)
 
 # Debian's chromium for the browser tests (Playwright cannot download its own here) and
 # CJK fonts so Chinese pages render in screenshots.

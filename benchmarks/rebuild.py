@@ -1,36 +1,60 @@
 """Rebuild and refresh cost of LLM Basics against the tools users would pick.
 
 Run from the repository root: `make bench` (or `.venv/bin/python benchmarks/rebuild.py`).
-Everything happens in temporary copies of the site; the repository is not touched.
-Prints one table of measured numbers and the targets they are held to.
+Everything happens in temporary copies of the site; the repository is not touched except
+benchmarks/results.json, which the performance page renders its tables from.
+`--sections rebuild,refresh` re-measures only those sections and keeps the others.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import json
 import os
+import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.json"
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PYTHONDONTWRITEBYTECODE": "1"}
 EXECUTED = re.compile(r"llmdocs: executed (\d+) cells in (\d+) chapter\(s\)(?: \(([^)]*)\))?")
-rows: list[tuple[str, str, str]] = []
+SECTIONS = ("install", "rebuild", "writer", "refresh", "page", "alternatives")
+rows: dict[str, list[dict[str, Any]]] = {}
+section = "rebuild"
 
 
-def record(what: str, value: str, target: str = "") -> None:
-    rows.append((what, value, target))
-    print(f"  {what}: {value} {('(target ' + target + ')') if target else ''}", flush=True)
+def record(
+    key: str, en: str, zh: str, value: float | int | str, unit: str = "",
+    target: str = "", digits: int = 2,
+) -> None:
+    """One measured row of the current section: labels in both languages, the value as data."""
+    rows.setdefault(section, []).append({
+        "id": key, "label": {"en": en, "zh": zh}, "value": value, "unit": unit,
+        "digits": digits, "target": target,
+    })
+    shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+    print(f"  {en}: {shown} {unit} {('(target ' + target + ')') if target else ''}", flush=True)
+
+
+def value_of(key: str) -> float:
+    return float(next(r["value"] for rs in rows.values() for r in rs if r["id"] == key))
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -43,14 +67,73 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[f
 
 
 def copy_site(into: Path) -> Path:
+    """The checkout as it is (uncommitted edits included), without venvs and build output."""
     site = into / "site-copy"
-    site.mkdir(parents=True)
-    for name in ("mkdocs.yml", "docs", "snippets", "overrides"):
-        source = ROOT / name
-        if not source.exists():
-            continue
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, site / name)
+    shutil.copytree(ROOT, site, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "site", ".llmdocs-cache", "__pycache__", "*.pyc", ".mypy_cache",
+        ".ruff_cache", ".pytest_cache"))
     return site
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fetch(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return None
+
+
+def wait_for(url: str, started: float, limit_s: float, contains: str = "") -> float:
+    """Seconds from ``started`` until ``url`` answers (and holds ``contains``), polling 20/s."""
+    while time.perf_counter() - started < limit_s:
+        page = fetch(url)
+        if page is not None and contains in page:
+            return time.perf_counter() - started
+        time.sleep(0.05)
+    raise SystemExit(f"{url} did not answer{' with ' + contains if contains else ''} "
+                     f"within {limit_s:.0f} s")
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    """End a server this benchmark started, and the processes it started."""
+    for child in psutil.Process(process.pid).children(recursive=True):
+        child.terminate()
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def install_costs(tmp: Path) -> None:
+    """The README's first command on a fresh clone: `make serve` until the first page."""
+    clone = tmp / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    port = free_port()
+    env = {k: v for k, v in ENV.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(str(BIN))
+    )
+    started = time.perf_counter()
+    server = subprocess.Popen(["make", "serve", f"ADDR=127.0.0.1:{port}"], cwd=clone, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        first = wait_for(f"http://127.0.0.1:{port}/llm-basics/", started, 600)
+    finally:
+        stop(server)
+    size = int(subprocess.run(["du", "-s", "--block-size=1", str(clone / ".venv")],
+                              capture_output=True, text=True, check=True).stdout.split()[0])
+    heavy = [name for name in ("torch", "transformers") if list(
+        (clone / ".venv").glob(f"lib/python*/site-packages/{name}"))]
+    record("serve_first_page", "`make serve` on a fresh clone: first page served",
+           "全新克隆上 `make serve`：首个页面可访问", first, "s", "≤ 90 s", 1)
+    record("light_venv", "Size of the light .venv it installs (du)",
+           "它安装的轻量 .venv 大小（du）", size / 1e9, "GB", digits=2)
+    record("light_heavy", "torch / transformers in it", "其中的 torch / transformers",
+           ", ".join(heavy) or "none", target="none")
 
 
 def _variant(site: Path, original: str, option: str) -> str:
@@ -68,7 +151,7 @@ def cells_executed(log: str) -> tuple[int, str]:
     return int(match[1]), match[3] or ""
 
 
-def rebuild_costs(site: Path) -> None:
+def rebuild_costs(site: Path, repeats: int) -> None:
     execute = {**ENV, "LLMDOCS_EXECUTE": "1"}
     run([str(BIN / "mkdocs"), "build"], site, execute)  # warm caches (jieba, mkdocs-jupyter)
     original = (site / "mkdocs.yml").read_text(encoding="utf-8")
@@ -80,24 +163,31 @@ def rebuild_costs(site: Path) -> None:
     # Interleaved, so that a slow spell of the machine hits every variant alike.
     times: dict[str, list[float]] = {name: [] for name in variants}
     log = ""
-    for _ in range(5):
+    for _ in range(repeats):
         for name, config in variants.items():
             wall, out = run([str(BIN / "mkdocs"), "build", "-f", config], site, execute)
             times[name].append(wall)
             log = out if name == "on" else log
     with_plugin, no_notebooks, without = (statistics.median(times[n]) for n in variants)
     cells, _ = cells_executed(log)
-    record("no-change rebuild, plugin on (median of 5)", f"{with_plugin:.2f} s")
-    record("no-change rebuild, plugin enabled: false", f"{without:.2f} s")
-    record("rebuild ratio plugin on / off", f"{with_plugin / without:.2f}", "≤ 1.15")
-    record("  the same without the per-chapter notebook pages (notebooks: false)",
-           f"{no_notebooks:.2f} s, ratio {no_notebooks / without:.2f}")
-    record("cells executed by a no-change rebuild", str(cells), "0")
+    record("build_on", f"No-change `mkdocs build`, plugin on (median of {repeats}, interleaved)",
+           f"无改动的 `mkdocs build`，插件开启（交替运行 {repeats} 次的中位数）", with_plugin, "s")
+    record("build_off", "The same site, plugin off (`enabled: false`)",
+           "同一站点，插件关闭（`enabled: false`）", without, "s")
+    record("build_ratio", "Ratio on / off", "开启 / 关闭之比", with_plugin / without, "",
+           "≤ 1.05")
+    record("build_no_notebooks", "Plugin on without the notebook pages (`notebooks: false`)",
+           "插件开启但不生成笔记本页面（`notebooks: false`）", no_notebooks, "s")
+    record("build_no_notebooks_ratio", "Its ratio to plugin off", "它与插件关闭之比",
+           no_notebooks / without)
+    record("cells_no_change", "Cells executed by a no-change rebuild",
+           "无改动重建执行的单元数", cells, target="0")
 
     page = site / "docs" / "run-llm.en.md"
     page.write_text(page.read_text(encoding="utf-8") + "\nOne more sentence of prose.\n")
     _, log = run([str(BIN / "mkdocs"), "build"], site, execute)
-    record("cells executed after a prose-only edit", str(cells_executed(log)[0]), "0")
+    record("cells_prose_edit", "Cells executed after a prose-only edit",
+           "只改文字后执行的单元数", cells_executed(log)[0], target="0")
 
     snippet = site / "snippets" / "lm-head.py"
     text = snippet.read_text(encoding="utf-8")
@@ -105,8 +195,41 @@ def rebuild_costs(site: Path) -> None:
                                     'prompt = "The capital of France is"  # edited'))
     _, log = run([str(BIN / "mkdocs"), "build"], site, execute)
     count, chapters = cells_executed(log)
-    record("after editing one lm-head cell: chapters executed", f"{chapters} ({count} cells)",
-           "lm-head only")
+    record("snippet_edit", "Chapters re-run after editing one lm-head cell (cells)",
+           "修改 lm-head 的一个单元后重跑的章节（单元数）", f"{chapters} ({count})",
+           target="lm-head")
+
+
+def writer_loop(site: Path, edits: int) -> None:
+    """Under `mkdocs serve`: seconds from saving a prose edit until the served page shows it."""
+    port = free_port()
+    log = (site / "serve.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "mkdocs"), "serve", "--dev-addr", f"127.0.0.1:{port}"],
+        cwd=site, env=ENV, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/llm-basics/en/run-llm/"
+    page = site / "docs" / "run-llm.en.md"
+    latencies: list[float] = []
+    try:
+        wait_for(url, time.perf_counter(), 300)
+        for edit in range(edits):
+            marker = f"benchmark-edit-{edit}-{time.time_ns()}"
+            time.sleep(1.0)  # the server settles after its last build
+            saved = time.perf_counter()
+            page.write_text(page.read_text(encoding="utf-8") + f"\n{marker}\n", "utf-8")
+            latencies.append(wait_for(url, saved, 120, marker))
+    except SystemExit:
+        print((site / "serve.log").read_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        stop(server)
+        log.close()
+    record("serve_edit", f"`mkdocs serve`: a prose edit shows in the served page (median of "
+           f"{edits})", f"`mkdocs serve`：文字修改出现在页面上（{edits} 次的中位数）",
+           statistics.median(latencies), "s", "≤ 2 s", 1)
+    record("serve_edit_max", "Slowest of those edits", "其中最慢的一次", max(latencies), "s",
+           digits=1)
 
 
 class PeakMemory:
@@ -133,33 +256,77 @@ class PeakMemory:
         return self.peak
 
 
+# The floor: every chapter script in one plain Python process, one after another, each in
+# fresh globals (what markdown-exec does): torch and transformers are imported once.
+ONE_PROCESS = """\
+import runpy, sys, time
+started = time.perf_counter()
+for chapter in sys.argv[1:]:
+    sys.argv = [chapter]
+    runpy.run_path(chapter, run_name="__main__")
+print(f"one-process {time.perf_counter() - started:.3f}", file=sys.stderr)
+"""
+
+
+def timed_refresh(site: Path, env: dict[str, str], extra: list[str]) -> tuple[float, int, str]:
+    started = time.perf_counter()
+    process = subprocess.Popen([str(BIN / "llmdocs"), "run", "--force", *extra], cwd=site,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    memory = PeakMemory(process.pid)
+    output, _ = process.communicate()
+    wall = time.perf_counter() - started
+    peak = memory.stop()
+    if process.returncode != 0:
+        raise SystemExit(f"llmdocs run --force {' '.join(extra)} failed:\n{output}")
+    return wall, peak, output
+
+
 def refresh_costs(site: Path, cache: Path) -> None:
     env = {**ENV, "LLMDOCS_CACHE_DIR": str(cache)}
     llmdocs = str(BIN / "llmdocs")
     wall, log = run([llmdocs, "run", "--force", "run-llm"], site, env)
-    record("GGUF materialization (first run on a new cache)",
-           f"{wall:.1f} s for the run-llm chapter, incl. materializing")
-    started = time.perf_counter()
-    process = subprocess.Popen([llmdocs, "run", "--force"], cwd=site, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    memory = PeakMemory(process.pid)
-    output, _ = process.communicate()
-    refresh = time.perf_counter() - started
-    peak = memory.stop()
-    materialized = (log + output).count("materializing the offline chat model")
-    record("GGUF materializations over two runs", str(materialized), "1")
-    record("full refresh, offline, CPU (llmdocs run --force)", f"{refresh:.1f} s")
-    record("peak memory of a full refresh (runner + kernels)", f"{peak / 2**20:.0f} MiB")
+    record("materialize", "First use of a new cache: convert the GGUF and run run-llm",
+           "首次使用新缓存：转换 GGUF 并运行 run-llm", wall, "s", digits=1)
 
     _, exports = run([llmdocs, "env"], site, env)
     model_env = dict(re.findall(r"export (\w+)='([^']*)'", exports))
     floor_env = {**env, **model_env, "MPLBACKEND": "Agg", "TQDM_DISABLE": "1",
-                 "TRANSFORMERS_VERBOSITY": "error"}
-    floor = 0.0
-    for chapter in sorted((site / "snippets").glob("*.py")):
-        floor += run([sys.executable, str(chapter)], site, floor_env)[0]
-    record("in-process floor (each chapter as `python snippets/x.py`)", f"{floor:.1f} s")
-    record("refresh overhead ratio", f"{refresh / floor:.2f}", "≤ 1.25")
+                 "TRANSFORMERS_VERBOSITY": "error", "PYTHONHASHSEED": "0"}
+    chapters = [str(p) for p in sorted((site / "snippets").glob("*.py"))]
+    # Interleaved: floor, refresh, floor, refresh with the kernels started ahead and in
+    # parallel; the floor is the mean of the two around the sequential refresh.
+    floors: list[float] = []
+    floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
+    sequential, peak, out1 = timed_refresh(site, env, ["-j", "1", "--no-prestart"])
+    floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
+    pipelined, peak_pipelined, out2 = timed_refresh(site, env, [])
+    parallel, peak_parallel, out3 = timed_refresh(site, env, ["-j", "2"])
+    floor = statistics.mean(floors)
+    record("one_process", "One process: every chapter script in turn (mean of 2, same run)",
+           "单进程：依次运行每个章节脚本（同一次运行中 2 次的平均）", floor, "s", digits=1)
+    record("refresh_sequential", "`llmdocs run --force -j 1 --no-prestart` (one kernel at a "
+           "time)", "`llmdocs run --force -j 1 --no-prestart`（一次一个内核）", sequential, "s",
+           digits=1)
+    record("refresh_sequential_ratio", "Its ratio to one process", "它与单进程之比",
+           sequential / floor)
+    record("refresh", "`llmdocs run --force` (next kernels started ahead, default -j)",
+           "`llmdocs run --force`（提前启动后续内核，默认 -j）", pipelined, "s", digits=1)
+    record("refresh_ratio", "Its ratio to one process", "它与单进程之比", pipelined / floor,
+           target="≤ 1.3")
+    record("refresh_parallel", "`llmdocs run --force -j 2` (two chapters at once, one ahead)",
+           "`llmdocs run --force -j 2`（同时运行两章，另提前启动一个）", parallel, "s", digits=1)
+    record("refresh_parallel_ratio", "Its ratio to one process", "它与单进程之比",
+           parallel / floor)
+    record("materializations", "Times the GGUF was converted",
+           "GGUF 被转换的次数",
+           (log + out1 + out2 + out3).count("materializing the offline chat model"), target="1")
+    record("refresh_peak", "Peak memory, one kernel at a time (runner and kernels)",
+           "内存峰值，一次一个内核（运行器与内核）", peak / 2**20, "MiB", digits=0)
+    record("refresh_peak_pipelined", "Peak memory with kernels started ahead",
+           "提前启动内核时的内存峰值", peak_pipelined / 2**20, "MiB", digits=0)
+    record("refresh_peak_parallel", "Peak memory with -j 2", "-j 2 时的内存峰值",
+           peak_parallel / 2**20, "MiB", digits=0)
 
     # The load itself, after the imports every chapter pays anyway (transformers and the
     # Llama modeling module, which transformers imports lazily on first use).
@@ -169,8 +336,8 @@ def refresh_costs(site: Path, cache: Path) -> None:
              "print(f'{time.perf_counter()-t:.3f}')")
     checkpoint = model_env["LLM_BASICS_CHAT_MODEL"]
     _, out = run([sys.executable, "-c", probe, checkpoint], site, floor_env)
-    load_s = float(out.split()[-1])
-    record("chat model load from the materialized cache", f"{load_s:.2f} s", "≤ 1 s")
+    record("model_load", "Chat model load from the cache (imports excluded)",
+           "从缓存加载聊天模型（不含导入）", float(out.split()[-1]), "s", "≤ 1 s")
 
 
 def page_weight(site: Path) -> None:
@@ -197,8 +364,10 @@ def page_weight(site: Path) -> None:
     finally:
         server.terminate()
     local = all(u.startswith(f"http://127.0.0.1:{port}/") or u.startswith("data:") for u in urls)
-    record("cold load of /run-llm/ in chromium", f"{sum(sizes) / 1024:.0f} KiB in "
-           f"{len(urls)} requests, all local: {local}", "≤ 1 MB, all local")
+    record("page_kib", "Cold load of /run-llm/ in chromium", "在 chromium 中冷加载 /run-llm/",
+           sum(sizes) / 1024, "KiB", "≤ 1024 KiB", 0)
+    record("page_requests", "Requests it makes", "请求数", len(urls))
+    record("page_local", "All of them to this site", "全部来自本站", str(local), target="True")
 
 
 def notebook_alternatives(site: Path, tmp: Path, cache: Path) -> None:
@@ -218,12 +387,15 @@ def notebook_alternatives(site: Path, tmp: Path, cache: Path) -> None:
         "  - mkdocs-jupyter: {execute: true, include: ['*.ipynb']}\n")
     first, _ = run([str(BIN / "mkdocs"), "build"], nbsite, model_env)
     again, _ = run([str(BIN / "mkdocs"), "build"], nbsite, model_env)
-    record("mkdocs-jupyter execute: true, first build", f"{first:.1f} s")
-    record("mkdocs-jupyter execute: true, no-change rebuild (its cache on)", f"{again:.1f} s")
+    record("jupyter_first", "mkdocs-jupyter, `execute: true`, first build",
+           "mkdocs-jupyter，`execute: true`，首次构建", first, "s", digits=1)
+    record("jupyter_again", "mkdocs-jupyter, `execute: true`, no-change rebuild (its cache on)",
+           "mkdocs-jupyter，`execute: true`，无改动重建（开启其缓存）", again, "s", digits=1)
     config = nbsite / "mkdocs.yml"
     config.write_text(config.read_text().replace("execute: true", "execute: true, cache: false"))
     uncached, _ = run([str(BIN / "mkdocs"), "build"], nbsite, model_env)
-    record("mkdocs-jupyter execute: true, cache: false, every build", f"{uncached:.1f} s")
+    record("jupyter_uncached", "mkdocs-jupyter, `execute: true`, `cache: false`, every build",
+           "mkdocs-jupyter，`execute: true`，`cache: false`，每次构建", uncached, "s", digits=1)
 
     mdsite = tmp / "markdown-exec"
     (mdsite / "docs").mkdir(parents=True)
@@ -237,31 +409,92 @@ def notebook_alternatives(site: Path, tmp: Path, cache: Path) -> None:
         "site_name: bench\ntheme: {name: material, font: false}\nplugins: [markdown-exec]\n"
         "markdown_extensions: [pymdownx.superfences]\n")
     exec_build, _ = run([str(BIN / "mkdocs"), "build"], mdsite, model_env)
-    record("markdown-exec, every build (re-runs all blocks)", f"{exec_build:.1f} s")
-    ours = next(
-        float(v.split()[0]) for w, v, _ in rows if w.startswith("no-change rebuild, plugin on")
-    )
-    record("no-change rebuild: mkdocs-jupyter / llmdocs", f"{again / ours:.1f}×")
-    record("no-change rebuild: markdown-exec / llmdocs", f"{exec_build / ours:.1f}×")
+    record("markdown_exec", "markdown-exec, every build re-runs every block",
+           "markdown-exec，每次构建都重跑所有代码块", exec_build, "s", digits=1)
+    if "rebuild" in rows:
+        ours = value_of("build_on")
+        record("markdown_exec_ratio", "No-change rebuild: markdown-exec ÷ this site",
+               "无改动重建：markdown-exec ÷ 本站", exec_build / ours, "×", digits=1)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    packages = ("torch", "transformers", "mkdocs", "mkdocs-material", "mkdocs-jupyter",
+                "nbclient", "ipykernel", "llmdocs")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": model, "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30),
+        "gpu": "none" if shutil.which("nvidia-smi") is None else "present",
+        "os": platform.platform(), "python": platform.python_version(),
+        "versions": {name: _version(name) for name in packages},
+        "chapters": len(list((ROOT / "snippets").glob("*.py"))),
+        "commit": commit,
+    }
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def save(chosen: list[str], load: tuple[float, float]) -> None:
+    """Merge the sections measured now into benchmarks/results.json."""
+    results: dict[str, Any] = (json.loads(RESULTS.read_text(encoding="utf-8"))
+                               if RESULTS.exists() else {"sections": {}})
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    results["machine"] = machine()
+    for name in chosen:
+        results["sections"][name] = {
+            "measured": now, "load_average": [round(x, 2) for x in load],
+            "rows": rows.get(name, []),
+        }
+    results["sections"] = {k: results["sections"][k] for k in SECTIONS
+                           if k in results["sections"]}
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {', '.join(SECTIONS)}")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved builds per variant")
+    parser.add_argument("--edits", type=int, default=5, help="prose edits under mkdocs serve")
+    args = parser.parse_args()
+    chosen = [s for s in SECTIONS if s in args.sections.split(",")]
+    global section
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="llmdocs-bench-") as folder:
         tmp = Path(folder)
         cache = tmp / "cache"
-        print("1-2. rebuilds", flush=True)
-        rebuild_costs(copy_site(tmp / "a"))
-        print("3-4. refresh", flush=True)
         site = copy_site(tmp / "b")
-        refresh_costs(site, cache)
-        print("5. page weight", flush=True)
-        page_weight(site)
-        print("6. alternatives", flush=True)
-        notebook_alternatives(site, tmp, cache)
-    width = max(len(w) for w, _, _ in rows)
-    print(f"\n{'measure':<{width}}  {'measured':<40}  target")
-    for what, value, target in rows:
-        print(f"{what:<{width}}  {value:<40}  {target}")
+        steps = {
+            "install": lambda: install_costs(tmp),
+            "rebuild": lambda: rebuild_costs(copy_site(tmp / "a"), args.repeats),
+            "writer": lambda: writer_loop(copy_site(tmp / "w"), args.edits),
+            "refresh": lambda: refresh_costs(site, cache),
+            "page": lambda: page_weight(site),
+            "alternatives": lambda: notebook_alternatives(site, tmp, cache),
+        }
+        done: list[str] = []
+        for name in chosen:
+            section = name
+            print(name, flush=True)
+            try:
+                steps[name]()
+            except (SystemExit, Exception) as exc:  # keep the other sections' numbers
+                print(f"section {name} failed, not saved: {exc}", file=sys.stderr, flush=True)
+                rows.pop(name, None)
+                continue
+            done.append(name)
+    save(done, (load_before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
