@@ -37,7 +37,8 @@ print(prompt_length, "prompt tokens")
 print(model.generation_config)
 # … and what generate() fills in for every setting that neither it nor the call sets.
 defaults = GenerationConfig._get_default_generation_params()
-print({key: defaults[key] for key in ("do_sample", "temperature", "top_k", "top_p", "max_length")})
+keys = ("do_sample", "temperature", "top_k", "top_p", "max_length")
+print({key: defaults[key] for key in keys})
 
 # %% greedy
 # Greedy: always the most probable token. No randomness, so no seed is needed.

@@ -60,7 +60,8 @@ def bank_vector(sentence):
     inputs = bert_tokenizer(sentence, return_tensors="pt")
     with torch.no_grad():
         hidden = bert(**inputs).last_hidden_state.squeeze(0)
-    return hidden[bert_tokenizer.convert_ids_to_tokens(inputs.input_ids.squeeze(0)).index("bank")]
+    tokens = bert_tokenizer.convert_ids_to_tokens(inputs.input_ids.squeeze(0))
+    return hidden[tokens.index("bank")]
 
 
 # Two more sentences, one for each sense, next to the two above.

@@ -29,7 +29,7 @@ next_token_id = lm_head_output[0, -1].argmax()
 print(next_token_id.item(), repr(tokenizer.decode(next_token_id)))
 
 # %% tied-weights
-# SmolLM2 ties its LM head to the embedding matrix: one tensor serves both ends of the model.
+# SmolLM2 ties its LM head to the embedding matrix: one tensor for both ends of the model.
 embedding_matrix = model.get_input_embeddings().weight
 print("lm_head.weight:", tuple(model.lm_head.weight.shape),
       " embed_tokens.weight:", tuple(embedding_matrix.shape))
@@ -39,8 +39,9 @@ print("config.tie_word_embeddings:", model.config.tie_word_embeddings)
 # So a token's logit is the dot product of the last hidden state with that token's own
 # embedding row (the LM head has no bias).
 hidden = model_output[0][0, -1]
-print(f"hidden · row {next_token_id.item()}: {(hidden @ embedding_matrix[next_token_id]).item():.3f}")
-print(f"logit of {next_token_id.item()}:     {lm_head_output[0, -1, next_token_id].item():.3f}")
+token_id = next_token_id.item()
+print(f"hidden · row {token_id}: {(hidden @ embedding_matrix[token_id]).item():.3f}")
+print(f"logit of {token_id}:     {lm_head_output[0, -1, token_id].item():.3f}")
 
 # %% top-k
 logits = lm_head_output[0, -1]

@@ -86,10 +86,11 @@ def by_hand(logits, temperature=1.0, top_k=0, top_p=1.0):
     if top_k:  # keep the k most probable tokens
         kth = torch.topk(probabilities, top_k).values[-1]
         probabilities = torch.where(probabilities >= kth, probabilities, 0.0)
-    if top_p < 1.0:  # keep the fewest tokens whose probabilities add up to at least top_p
+    if top_p < 1.0:  # keep the fewest tokens whose probabilities reach top_p
         ordered, order = probabilities.sort(descending=True)
         before = ordered.cumsum(0) - ordered  # the sum of all more probable tokens
-        probabilities = torch.zeros_like(probabilities).scatter(0, order, ordered * (before < top_p))
+        kept = ordered * (before < top_p)
+        probabilities = torch.zeros_like(probabilities).scatter(0, order, kept)
     return probabilities / probabilities.sum()  # what is left, rescaled to sum to 1
 
 
@@ -121,12 +122,12 @@ for name, p in hand.items():
 # %% sampled-chart compare={"pixel_fraction": 0.05, "why": "bar heights are sampled frequencies"}
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), facecolor="white", sharey=True)
 for ax, (name, p) in zip(axes, hand.items()):
-    shown = p.topk(min(6, int((p > 0).sum()))).indices  # at most 6, never an excluded token
+    shown = p.topk(min(6, int((p > 0).sum()))).indices  # at most 6, none excluded
     x = np.arange(len(shown))
     ax.bar(x - 0.2, p[shown].tolist(), 0.4, label="by_hand()", color="#0072B2")
     ax.bar(x + 0.2, (counts[name][shown] / draws).tolist(), 0.4, label="generate()",
            color="#E69F00")
-    ax.set_xticks(x, [repr(tokenizer.decode(token_id)) for token_id in shown], rotation=45)
+    ax.set_xticks(x, [repr(tokenizer.decode(i)) for i in shown], rotation=45)
     ax.set_title(name, fontsize=10, family="monospace")
     ax.spines[["top", "right"]].set_visible(False)
 axes[0].set_ylabel("p")

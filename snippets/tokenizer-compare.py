@@ -93,7 +93,7 @@ print("one at a time: ", [chat_tokenizer.decode([token_id]) for token_id in ids]
 print("all together:  ", chat_tokenizer.decode(ids))
 
 # %% cost
-# What the same sentence costs, in Chinese and in English, in each tokenizer we have offline.
+# The same sentence in Chinese and in English, through each tokenizer we have offline.
 pair = {
     "Chinese": "我喜欢自然语言处理，它很有趣。",
     "English": "I like natural language processing; it is fun.",
@@ -113,9 +113,10 @@ def is_cjk(char):
 for name, tokenizer in tokenizers.items():
     pieces = [tokenizer.decode([i]) for i in range(tokenizer.vocab_size)]
     whole = sum(1 for piece in pieces if piece.strip() and all(map(is_cjk, piece.strip())))
-    print(f"{name:<5} {whole:>5} of {tokenizer.vocab_size} vocabulary entries are whole Chinese characters or words")
+    print(f"{name:<5} {whole:>5} of {tokenizer.vocab_size} vocabulary entries"
+          " are whole Chinese characters or words")
 
 ids = chat_tokenizer(pair["Chinese"], add_special_tokens=False).input_ids
-merged = [chat_tokenizer.decode([i]) for i in ids if is_cjk(chat_tokenizer.decode([i])[:1])]
-print("chat: characters that are one token each:", merged)
-print("chat: '中文' ->", chat_tokenizer.convert_ids_to_tokens(chat_tokenizer("中文").input_ids))
+pieces = [chat_tokenizer.decode([i]) for i in ids]
+print("chat: characters that are one token each:", [p for p in pieces if is_cjk(p[:1])])
+print("chat: '中文' ->", chat_tokenizer.tokenize("中文"))
