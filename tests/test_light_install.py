@@ -37,6 +37,14 @@ class TestDependencies:
         assert all(name in run for name in EXECUTION)
         assert "llmdocs[run]" in project["optional-dependencies"]["test"]
 
+    def test_serve_and_deploy_install_only_the_light_set(self) -> None:
+        """`make serve`, `make build` and the deploy workflow install the site set alone."""
+        makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+        for target in ("serve", "build", "check"):
+            assert f"\n{target}: install-site\n" in makefile
+        deploy = (ROOT / ".github" / "workflows" / "deploy.yml").read_text(encoding="utf-8")
+        assert "make install-site" in deploy and "make install\n" not in deploy
+
     def test_site_modules_import_nothing_heavy(self) -> None:
         """The plugin, the CLI and a status of every chapter import no torch, kernel or client."""
         code = (
