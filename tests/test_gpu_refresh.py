@@ -254,3 +254,85 @@ def test_archive_holds_outputs_and_logs(tmp_path: Path, monkeypatch: pytest.Monk
         assert sorted(opened.getnames()) == ["gpu/run.log", "snippets/outputs/a.json"]
         member = opened.extractfile("gpu/run.log")
         assert member is not None and io.TextIOWrapper(member).read() == "ran"
+
+
+class TestCompare:
+    CHAPTER = ('# %% numbers\nprint("p =", 0.7731)\n\n'
+               '# %% loose compare={"rtol": 0.1, "why": "near ties on a GPU"}\nprint(2.0)\n\n'
+               '# %% text\nprint("The capital of France is Paris")\n')
+
+    def stored(self, project: Any, device: str, numbers: str, loose: str, text: str) -> str:
+        from llmdocs.keys import source_key
+        from llmdocs.store import StoredCell, StoredChapter, dumps
+
+        def cell(line: str) -> Any:
+            return StoredCell([{"stream": "stdout", "text": [line + "\n"]}], 0.5)
+
+        return dumps(StoredChapter(
+            chapter="ch", source_key=source_key(project.chapter("ch")), profile="offline",
+            device=device, versions={"python": "3.12.3"}, models={}, captured="2026-11-27",
+            cells={"numbers": cell(numbers), "loose": cell(loose), "text": cell(text)},
+        ))
+
+    def run(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any,
+            numbers: str, loose: str, text: str) -> tuple[int, str]:
+        from llmdocs.project import project_at
+
+        (tmp_path / "snippets" / "outputs").mkdir(parents=True)
+        (tmp_path / "snippets" / "ch.py").write_text(self.CHAPTER)
+        project = project_at(tmp_path)
+        (project.store_dir / "ch.json").write_text(
+            self.stored(project, "CPU", "p = 0.7731", "2.0", "The capital of France is Paris"))
+        gpu = tmp_path / "gpu.json"
+        gpu.write_text(self.stored(project, "NVIDIA H100 80GB HBM3", numbers, loose, text))
+        archive = tmp_path / "gpu-outputs.tar.gz"
+        with tarfile.open(archive, "w:gz") as opened:
+            opened.add(gpu, arcname="snippets/outputs/ch.json")
+        monkeypatch.setattr(refresh, "ROOT", tmp_path)
+        status = refresh.compare(refresh.argparse.Namespace(archive=str(archive)))
+        return status, capsys.readouterr().out
+
+    def test_float_noise_and_loosened_cells_agree(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """A last-digit wobble, and a larger one in a cell whose compare= allows it, pass."""
+        status, out = self.run(tmp_path, monkeypatch, capsys, "p = 0.7732", "2.1",
+                               "The capital of France is Paris")
+        assert status == 0 and "every cell agrees" in out
+        assert "ch: NVIDIA H100 80GB HBM3 vs CPU" in out
+
+    def test_diverging_text_is_named_by_cell(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    ) -> None:
+        """Greedy text that went another way is reported with its cell, as the CPU check
+        (tests/test_models.py) would find it once committed."""
+        status, out = self.run(tmp_path, monkeypatch, capsys, "p = 0.7731", "2.0",
+                               "The capital of France is Lyon")
+        assert status == 1
+        assert "text: differs" in out and "1 cell(s) differ" in out
+
+
+def test_a_continuation_call_runs_only_the_chapters_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What this attempt captured is kept outside the tree (each call sends the tree again)
+    and put back over the stored files the call brought; only the other chapters run.
+    New parts start a new attempt."""
+    monkeypatch.setattr(refresh, "ROOT", tmp_path)
+    monkeypatch.setattr(refresh, "WORK", tmp_path / "work")
+    (tmp_path / "work").mkdir()
+    outputs = tmp_path / "snippets" / "outputs"
+    outputs.mkdir(parents=True)
+    for name in ("a", "b", "c"):
+        (tmp_path / "snippets" / f"{name}.py").write_text("# %% x\n")
+        (outputs / f"{name}.json").write_text('{"device": "CPU"}')
+    kept = refresh.begin_attempt({"sha256": "one"})
+    assert refresh.chapters_left(kept) == ["a", "b", "c"]
+    (kept / "b.json").write_text('{"device": "NVIDIA H100 80GB HBM3"}')
+    assert refresh.begin_attempt({"sha256": "one"}) == kept
+    assert refresh.chapters_left(kept) == ["a", "c"]
+    refresh.restore(kept)
+    assert "H100" in (outputs / "b.json").read_text()
+    assert "CPU" in (outputs / "a.json").read_text()
+    refresh.begin_attempt({"sha256": "two"})
+    assert refresh.chapters_left(kept) == ["a", "b", "c"]

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -293,7 +294,47 @@ def pack(out: Path) -> Path:
     return archive_path
 
 
+def begin_attempt(manifest: payload.Manifest) -> Path:
+    """The folder keeping what this attempt (these parts) captured on this machine, outside
+    the tree: each call sends the tree again, stored outputs included, so a capture kept
+    only in snippets/outputs/ would be overwritten by the next call's copy."""
+    kept, marker = WORK / "captured", WORK / "attempt"
+    if not marker.is_file() or marker.read_text() != manifest["sha256"]:
+        shutil.rmtree(kept, ignore_errors=True)
+        marker.write_text(manifest["sha256"])
+    kept.mkdir(parents=True, exist_ok=True)
+    return kept
+
+
+def chapters_left(kept: Path) -> list[str]:
+    """The chapters this attempt has not captured yet (a continuation call runs only those)."""
+    return [path.stem for path in sorted((ROOT / "snippets").glob("*.py"))
+            if not (kept / f"{path.stem}.json").is_file()]
+
+
+def restore(kept: Path) -> None:
+    """Put this attempt's captures back over the stored files the call's tree brought."""
+    for path in sorted(kept.glob("*.json")):
+        shutil.copyfile(path, ROOT / "snippets" / "outputs" / path.name)
+
+
+def run_and_keep(site: Path, out: Path, device: str, names: list[str], kept: Path,
+                 stop_at: float | None = None) -> int:
+    """`llmdocs run --force` on ``names``; a chapter counts as captured when the run ended
+    well, or when its stored file changed (the others, after a failure or the deadline)."""
+    outputs = ROOT / "snippets" / "outputs"
+    before = {n: (outputs / f"{n}.json").read_bytes() if (outputs / f"{n}.json").is_file()
+              else None for n in names}
+    status = llmdocs(site, out, "run", "--force", "--device", device, *names, stop_at=stop_at)
+    for name in names:
+        path = outputs / f"{name}.json"
+        if path.is_file() and (status == 0 or path.read_bytes() != before[name]):
+            shutil.copyfile(path, kept / path.name)
+    return status
+
+
 def there(args: argparse.Namespace) -> int:
+    begun = time.monotonic()
     folder, out, site = Path(args.folder).resolve(), Path(args.out), WORK / "site"
     out.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -303,6 +344,7 @@ def there(args: argparse.Namespace) -> int:
             manifest = payload.read_manifest(folder)
             good, problems = payload.check_parts(folder, manifest)
             print(f"{len(good)} of {len(manifest['parts'])} parts here and intact")
+            kept = begin_attempt(manifest)
         missing = [p for p in problems if "missing" in p]
         damaged = [p for p in problems if "missing" not in p]
         if damaged:
@@ -317,8 +359,7 @@ def there(args: argparse.Namespace) -> int:
                 if problems:
                     raise SystemExit("refresh.py: cannot install:\n  " + "\n  ".join(problems))
                 with step("setup chapter"):
-                    status = llmdocs(site, out, "run", "--force", "--device", args.device,
-                                     "setup")
+                    status = run_and_keep(site, out, args.device, ["setup"], kept)
             if status:
                 print("STOP: the setup chapter failed here (run.log says why); sending the "
                       "other parts would only spend device time")
@@ -326,19 +367,30 @@ def there(args: argparse.Namespace) -> int:
             print(f"waiting for: {', '.join(missing)}; next call: the same command carrying "
                   "the next part")
             return 0
-        with step("reassemble"):
-            joined = payload.join(folder, manifest, WORK / str(manifest["name"]))
-            shutil.rmtree(WORK / "wheels", ignore_errors=True)
-            with tarfile.open(joined) as archive:
-                archive.extractall(WORK, filter="data")
-            joined.unlink()
+        extracted = WORK / "wheels" / ".payload"
+        if not extracted.is_file() or extracted.read_text() != manifest["sha256"]:
+            with step("reassemble"):
+                joined = payload.join(folder, manifest, WORK / str(manifest["name"]))
+                shutil.rmtree(WORK / "wheels", ignore_errors=True)
+                with tarfile.open(joined) as archive:
+                    archive.extractall(WORK, filter="data")
+                joined.unlink()
+                extracted.write_text(manifest["sha256"])
         machine_facts(out)
         with step("install"):
             problems = install(sorted((WORK / "wheels").glob("*.whl")), site, args.device)
         if problems:
             raise SystemExit("refresh.py: cannot install:\n  " + "\n  ".join(problems))
+        restore(kept)
+        left = chapters_left(kept)
         with step("run"):
-            status = llmdocs(site, out, "run", "--force", "--device", args.device)
+            if left:
+                status = run_and_keep(site, out, args.device, left, kept,
+                                      stop_at=begun + args.deadline)
+            left = chapters_left(kept)
+            if status and left:
+                print(f"UNFINISHED: not yet captured here: {', '.join(left)}; the same "
+                      "command again, carrying nothing, runs only those")
         with step("status"):
             llmdocs(site, out, "status", "--device", args.device)
     finally:
@@ -354,21 +406,38 @@ def wheels_without_models(wheels: list[Path]) -> list[Path]:
     return [w for w in wheels if payload.read_wheel(w).name not in models]
 
 
-def llmdocs(site: Path, out: Path, *arguments: str) -> int:
+def llmdocs(site: Path, out: Path, *arguments: str, stop_at: float | None = None) -> int:
     """`llmdocs ARGUMENTS` with the installed wheels and the tree's helpers; output teed
-    to out/run.log."""
+    to out/run.log. At ``stop_at`` (time.monotonic) it is stopped with SIGTERM, which
+    ends a run cleanly: finished chapters keep their stored files, the archive still
+    gets packed before the call's own limit."""
     command = [sys.executable, "-m", "llmdocs.cli", *arguments]
     print("$ llmdocs " + " ".join(arguments), flush=True)
     with (out / "run.log").open("a", encoding="utf-8") as log:
         process = subprocess.Popen(command, env=run_env(site), cwd=ROOT, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        timer = None
+        if stop_at is not None:
+            timer = threading.Timer(max(0.0, stop_at - time.monotonic()), _stop, [process])
+            timer.start()
         assert process.stdout is not None
         for line in process.stdout:  # line by line: a call stopped at its limit keeps it
             sys.stdout.write(line)
             sys.stdout.flush()
             log.write(line)
             log.flush()
+        if timer is not None:
+            timer.cancel()
         return process.wait()
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    print("refresh.py: the deadline has come; stopping the run", flush=True)
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 # --- Here again -----------------------------------------------------------------------------
@@ -406,7 +475,12 @@ def compare(args: argparse.Namespace) -> int:
     with tarfile.open(args.archive) as archive:
         for member in sorted(archive.getmembers(), key=lambda m: m.name):
             path = Path(member.name)
-            if path.parts[:2] != ("snippets", "outputs") or path.suffix != ".json":
+            if len(path.parts) != 3 or path.parts[:2] != ("snippets", "outputs") or \
+                    path.suffix != ".json":
+                continue  # the offline profile's files: the ones a GPU run captures
+            if path.stem not in project.chapter_names() or \
+                    not (project.store_dir / path.name).is_file():
+                print(f"{path.stem}: no such chapter or stored file here")
                 continue
             extracted = archive.extractfile(member)
             assert extracted is not None
@@ -445,6 +519,9 @@ def main() -> int:
     far.add_argument("--out", required=True, help="folder whose files come back ($OUT)")
     far.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
     far.add_argument("--folder", default=str(FOLDER))
+    far.add_argument("--deadline", type=float, default=540.0,
+                     help="seconds after which a run is stopped so that what is done still "
+                          "comes back inside the 600 s a device call may take (default 540)")
     back = commands.add_parser("bring-back", help="stored outputs from an archive into the tree")
     back.add_argument("archive")
     against = commands.add_parser("compare", help="an archive's outputs against the stored "

@@ -8,9 +8,11 @@
 # 2. `refresh.py prepare` there, for this machine's Python and glibc instead of 3.12/2.39;
 # 3. a stand-in for the GPU image: a fresh venv with only torch, transformers, accelerate,
 #    safetensors, matplotlib and numpy (payload.IMAGE_HAS), at this venv's versions;
-# 4. a stand-in for the device: a copy of the clone's working tree that receives one
-#    .gpu/call<k> folder per "call", each followed by `refresh.py there --device cpu`;
-# 5. `refresh.py bring-back` into the clone, then `llmdocs verify` there with this venv.
+# 4. a stand-in for the device: a folder that, for each "call", receives the clone's working
+#    tree again (as each device call sends it) and one more .gpu/call<k> folder, then runs
+#    `refresh.py there --device cpu` without network (unshare -n, where it works);
+# 5. `refresh.py compare` of the archive with the clone's stored outputs, `bring-back` into
+#    the clone, then `llmdocs verify --device cpu` there with this venv.
 # Each step's time goes to WORK/times.txt.
 set -euo pipefail
 
@@ -41,13 +43,11 @@ timed prepare "$venv_python" "$clone/helpers/gpu/refresh.py" prepare --python "$
   --glibc "$glibc"
 
 image="$work/image"
-pins=$("$venv_python" - <<'EOF'
+pins=$("$venv_python" - <<'PY'
 from importlib import metadata
-import sys
-sys.path.insert(0, "helpers/gpu")
 for name in ("torch", "transformers", "accelerate", "safetensors", "matplotlib", "numpy"):
     print(f"{name}=={metadata.version(name).split('+')[0]}")
-EOF
+PY
 )
 make_image() {
   python3 -m venv "$image"
@@ -56,25 +56,36 @@ make_image() {
 }
 timed image make_image
 
+offline=()
+if unshare -n true 2>/dev/null; then
+  offline=(unshare -n)
+else
+  echo "rehearse.sh: unshare -n is not allowed here; the calls run with network" >&2
+fi
 device="$work/device"
-mkdir -p "$device"
-(cd "$clone" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$device")
+mkdir -p "$device/.gpu"
+send_tree() {  # what every device call does first: the working tree, copied over
+  (cd "$clone" && git ls-files -z --cached --others --exclude-standard \
+    | xargs -0 cp --parents -t "$device")
+}
 export LLMDOCS_GPU_WORK="$work/device-tmp"
-parts=$(ls -d "$clone"/.gpu/call* | wc -l)
+parts=$(find "$clone/.gpu" -maxdepth 1 -name 'call*' | wc -l)
 status=0
 for k in $(seq 1 "$parts"); do
-  mkdir -p "$device/.gpu"
+  send_tree
   cp -r "$clone/.gpu/call$k" "$device/.gpu/"
   out="$work/out$k"
   mkdir -p "$out"
-  timed "call$k" bash -c "cd '$device' && '$image/bin/python3' helpers/gpu/refresh.py there \
-    --device cpu --out '$out'" || status=$?
+  timed "call$k" "${offline[@]}" bash -c "cd '$device' && '$image/bin/python3' \
+    helpers/gpu/refresh.py there --device cpu --out '$out'" || status=$?
   ls -l "$out" | tee -a "$times"
 done
 [ "$status" -eq 0 ] || { echo "rehearse.sh: a call failed (exit status $status)" >&2; exit 1; }
 
-timed bring-back "$venv_python" "$clone/helpers/gpu/refresh.py" bring-back \
-  "$work/out$parts/gpu-outputs.tar.gz" >"$work/bring-back.log"
+archive="$work/out$parts/gpu-outputs.tar.gz"
+timed compare "$venv_python" "$clone/helpers/gpu/refresh.py" compare "$archive"
+timed bring-back "$venv_python" "$clone/helpers/gpu/refresh.py" bring-back "$archive" \
+  >"$work/bring-back.log"
 (cd "$clone" && git status --short snippets/outputs | tee -a "$times")
 verify() {
   cd "$clone" && PYTHONPATH="$clone/helpers" "$venv_python" -m llmdocs.cli verify --device cpu
