@@ -170,13 +170,14 @@ def prepare(args: argparse.Namespace) -> None:
 
 def print_plan(folder: Path, manifest: payload.Manifest) -> None:
     rel = folder.relative_to(ROOT).as_posix()
-    parts = manifest["parts"]
-    print("\nThe device calls, back to back (a machine idle for 30 s is given back and the "
-          "parts it held are lost), each with the same command:\n"
-          "  command: python3 helpers/gpu/refresh.py there --out \"$OUT\"\n"
-          "  timeout_s: 600 for the last, 120 for the others")
-    for k, _ in enumerate(parts, start=1):
-        print(f"  call {k}: carry [\"{rel}/call{k}\"]")
+    count = len(manifest["parts"])
+    print("\nThe device calls, back to back (a machine idle for 30 s is given back with the "
+          "parts it held), each with the same command "
+          "python3 helpers/gpu/refresh.py there --out \"$OUT\":")
+    for k in range(1, count + 1):
+        timeout = 600 if k == count else 300 if k == 1 else 120
+        print(f"  call {k}: carry [\"{rel}/call{k}\"], timeout_s {timeout}")
+    print("then give_back; here: refresh.py compare ARCHIVE, then refresh.py bring-back ARCHIVE")
 
 
 # --- There ----------------------------------------------------------------------------------
