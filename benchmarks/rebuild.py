@@ -294,14 +294,14 @@ def refresh_costs(site: Path, cache: Path) -> None:
     floor_env = {**env, **model_env, "MPLBACKEND": "Agg", "TQDM_DISABLE": "1",
                  "TRANSFORMERS_VERBOSITY": "error", "PYTHONHASHSEED": "0"}
     chapters = [str(p) for p in sorted((site / "snippets").glob("*.py"))]
-    # Interleaved: floor, refresh, floor, refresh with the kernels started ahead and in
-    # parallel; the floor is the mean of the two around the sequential refresh.
+    # The floor before and after the three refreshes (one kernel at a time, kernels started
+    # ahead, two chapters at once); its mean is the floor, so a slow spell hits both sides.
     floors: list[float] = []
     floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
     sequential, peak, out1 = timed_refresh(site, env, ["-j", "1", "--no-prestart"])
-    floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
     pipelined, peak_pipelined, out2 = timed_refresh(site, env, [])
     parallel, peak_parallel, out3 = timed_refresh(site, env, ["-j", "2"])
+    floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
     floor = statistics.mean(floors)
     record("one_process", "One process: every chapter script in turn (mean of 2, same run)",
            "单进程：依次运行每个章节脚本（同一次运行中 2 次的平均）", floor, "s", digits=1)
@@ -468,9 +468,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved builds per variant")
     parser.add_argument("--edits", type=int, default=5, help="prose edits under mkdocs serve")
     args = parser.parse_args()
-    chosen = [s for s in SECTIONS if s in args.sections.split(",")]
+    chosen = [s for s in args.sections.split(",") if s in SECTIONS]  # in the order given
     global section
-    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="llmdocs-bench-") as folder:
         tmp = Path(folder)
         cache = tmp / "cache"
@@ -483,18 +482,17 @@ def main() -> None:
             "page": lambda: page_weight(site),
             "alternatives": lambda: notebook_alternatives(site, tmp, cache),
         }
-        done: list[str] = []
         for name in chosen:
             section = name
             print(name, flush=True)
+            load_before = os.getloadavg()[0]
             try:
                 steps[name]()
             except (SystemExit, Exception) as exc:  # keep the other sections' numbers
                 print(f"section {name} failed, not saved: {exc}", file=sys.stderr, flush=True)
                 rows.pop(name, None)
                 continue
-            done.append(name)
-    save(done, (load_before, os.getloadavg()[0]))
+            save([name], (load_before, os.getloadavg()[0]))  # each section as soon as it ends
 
 
 if __name__ == "__main__":
