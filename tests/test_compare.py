@@ -190,5 +190,5 @@ class TestChapters:
 
     def test_missing_output_kind_differs(self) -> None:
         """A cell that now prints to stderr as well has different outputs."""
-        now = _stdout("a\n") + [{"stream": "stderr", "text": ["warning\n"]}]
+        now = [*_stdout("a\n"), {"stream": "stderr", "text": ["warning\n"]}]
         assert compare_outputs(_stdout("a\n"), now).verdict is Verdict.DIFFERS
