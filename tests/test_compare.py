@@ -192,3 +192,31 @@ class TestChapters:
         """A cell that now prints to stderr as well has different outputs."""
         now = [*_stdout("a\n"), {"stream": "stderr", "text": ["warning\n"]}]
         assert compare_outputs(_stdout("a\n"), now).verdict is Verdict.DIFFERS
+
+
+class TestAcrossDevices:
+    """``devices: "kinds"`` for greedy text that really diverges between CPU and GPU."""
+
+    def _pair(self, device: str) -> tuple[StoredChapter, StoredChapter]:
+        stored = _chapter({"reply": _stdout("The cat sat.\n")})
+        now = _chapter({"reply": _stdout("The dog ran.\n")})
+        now.device = device
+        return stored, now
+
+    def test_text_may_differ_between_cpu_and_gpu(self) -> None:
+        stored, now = self._pair("NVIDIA H100 80GB HBM3")
+        loose = {"reply": Tolerance.from_metadata({"devices": "kinds", "why": "bf16 ties"})}
+        assert compare_chapters(stored, now, loose).verdict is Verdict.WITHIN
+
+    def test_same_device_class_still_compares_text(self) -> None:
+        stored, now = self._pair("CPU")
+        loose = {"reply": Tolerance.from_metadata({"devices": "kinds", "why": "bf16 ties"})}
+        assert compare_chapters(stored, now, loose).verdict is Verdict.DIFFERS
+
+    def test_without_the_setting_text_differs(self) -> None:
+        stored, now = self._pair("NVIDIA H100 80GB HBM3")
+        assert compare_chapters(stored, now).verdict is Verdict.DIFFERS
+
+    def test_unknown_devices_value_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="devices"):
+            Tolerance.from_metadata({"devices": "any"})

@@ -41,6 +41,9 @@ class Tolerance:
     """A pixel counts as changed when, after a 3×3 blur, its grey level moved this much (0-255)."""
     pixel_fraction: float = 2e-4
     """Figures differ when more than this fraction of their pixels changed (282 of a 614×460)."""
+    kinds_across_devices: bool = False
+    """``"devices": "kinds"``: between a CPU and a GPU capture, compare only which outputs a
+    cell made, not their text (greedy text that really diverges between the two; say why)."""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any] | None) -> Tolerance:
@@ -48,19 +51,23 @@ class Tolerance:
         default = cls()
         if not metadata:
             return default
-        unknown = sorted(set(metadata) - set(cls.__dataclass_fields__) - {"why"})
+        numbers = set(cls.__dataclass_fields__) - {"kinds_across_devices"}
+        unknown = sorted(set(metadata) - numbers - {"why", "devices"})
         if unknown:
             raise ValueError(
                 f"unknown compare option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(cls.__dataclass_fields__)}, why"
+                f"known: {', '.join(sorted(numbers))}, devices, why"
             )
+        devices = metadata.get("devices", "same")
+        if devices not in ("same", "kinds"):
+            raise ValueError('devices is "same" (default) or "kinds"')
         try:
-            known = {k: float(v) for k, v in metadata.items() if k != "why"}
+            known = {k: float(v) for k, v in metadata.items() if k in numbers}
         except (TypeError, ValueError):
             raise ValueError("compare options are numbers (and 'why', a reason)") from None
         if any(v < 0 for v in known.values()):
             raise ValueError("compare options cannot be negative")
-        return replace(default, **known)
+        return replace(default, **known, kinds_across_devices=devices == "kinds")
 
 
 DEFAULT = Tolerance()
@@ -280,12 +287,31 @@ def compare_chapters(
     if list(stored.cells) != list(now.cells):
         return Comparison(Verdict.DIFFERS, reason="the chapter's cells differ",
                           stored=", ".join(stored.cells), now=", ".join(now.cells))
+    across_devices = _device_class(stored.device) != _device_class(now.device)
     worst = EXACT
     for name, cell in stored.cells.items():
-        result = compare_outputs(cell.outputs, now.cells[name].outputs,
-                                 tolerances.get(name, DEFAULT))
+        tolerance = tolerances.get(name, DEFAULT)
+        if across_devices and tolerance.kinds_across_devices:
+            result = _compare_kinds(cell.outputs, now.cells[name].outputs)
+        else:
+            result = compare_outputs(cell.outputs, now.cells[name].outputs, tolerance)
         if result.verdict is Verdict.DIFFERS:
             return replace(result, cell=name)
         if result.verdict > worst.verdict:
             worst = result
     return worst
+
+
+def _device_class(device: str) -> str:
+    return "CPU" if device == "CPU" else "GPU"
+
+
+def _compare_kinds(stored: list[Output], now: list[Output]) -> Comparison:
+    """Only which outputs a cell made (streams, errors, formats), in order."""
+    if stored == now:
+        return EXACT
+    old, new = [_describe_output(o) for o in stored], [_describe_output(o) for o in now]
+    if old != new:
+        return Comparison(Verdict.DIFFERS, reason="different outputs",
+                          stored="; ".join(old), now="; ".join(new))
+    return WITHIN

@@ -193,7 +193,7 @@ def provenance_html(
     words = labels(language)
     chosen = stored.models if models is None else models
     models_text = ", ".join(m.get("id", "?").rsplit("/", 1)[-1] for m in chosen.values())
-    shown = {"python": "Python"}
+    shown = {"python": "Python", "cuda": "CUDA"}
     versions = " · ".join(
         f"{shown.get(name, name)} {version}" for name, version in stored.versions.items()
     )
