@@ -24,7 +24,7 @@ FIXTURE_SITE = REPO / "tests" / "fixtures" / "site"
 # What the real site needs next to mkdocs.yml (helpers/ for the mkdocstrings reference page).
 # requirements/ feeds the notebooks' setup cell; hooks/ holds mkdocs.yml's hooks.
 REAL_SITE_PARTS = ("mkdocs.yml", "docs", "snippets", "overrides", "helpers", "requirements",
-                   "hooks")
+                   "hooks", "notebooks", "benchmarks")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.egg-info", ".llmdocs-cache", ".cache", "site")
 BUILD_TIMEOUT_S = 300
 

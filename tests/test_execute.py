@@ -341,6 +341,10 @@ class TestCli:
         assert "llmdocs run" in missing.output
 
         run_chapters(fixture_project, device="cpu")
+        notebooks_missing = self.invoke(fixture_project, "check", "--device", "cpu")
+        assert notebooks_missing.exit_code == 1
+        assert "notebooks/zh/basics.ipynb: missing" in notebooks_missing.output
+        assert self.invoke(fixture_project, "notebooks").exit_code == 0
         fresh = self.invoke(fixture_project, "check", "--device", "cpu")
         assert fresh.exit_code == 0, fresh.output
         assert "fresh" in fresh.output
@@ -365,10 +369,13 @@ class TestCli:
         assert "basics" not in result.output  # only the chapter asked for ran
 
     def test_check_does_not_import_torch(
-        self, executed_fixture_project: tuple[Project, RunSummary]
+        self, executed_fixture_project: tuple[Project, RunSummary], tmp_path: Path
     ) -> None:
         """`llmdocs check` decides from files alone: torch and transformers are never imported."""
-        project, _ = executed_fixture_project
+        executed, _ = executed_fixture_project
+        project = Project(tmp_path / "copy")
+        shutil.copytree(executed.root, project.root)
+        assert self.invoke(project, "notebooks").exit_code == 0
         script = textwrap.dedent("""\
             import sys
             from llmdocs.cli import main

@@ -88,9 +88,15 @@ class TestScaffold:
     def test_nav_entry_goes_after_the_last_chapter(self, tmp_path: Path) -> None:
         """A new chapter joins the chapter pages, not a trailing reference section."""
         project = copy_real_site(tmp_path)
+
+        def nav_items() -> list[str]:
+            nav = (project / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
+            return [line.strip() for line in nav.splitlines() if line.strip().startswith("- ")]
+
+        chapters = [item for item in nav_items()
+                    if (project / "snippets" / item[2:].replace(".md", ".py")).is_file()]
         result = CliRunner().invoke(main, ["--root", str(project), "new", "attention"])
         assert result.exit_code == 0, result.output
-        nav = (project / "mkdocs.yml").read_text(encoding="utf-8").split("\nnav:\n", 1)[1]
-        items = [line.strip() for line in nav.splitlines() if line.strip().startswith("- ")]
+        items = nav_items()
         assert items.index("- attention.md") < items.index("- reference.md")
-        assert items[items.index("- attention.md") - 1] == "- setup.md"
+        assert items[items.index("- attention.md") - 1] == chapters[-1]
