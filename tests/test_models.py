@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from llmdocs.compare import Verdict
+from llmdocs.compare import Verdict, compare_capture
 from llmdocs.profiles import roles_used
 from llmdocs.project import Project
 from llmdocs.runner import RunSummary, run_chapters
 from llmdocs.store import StoredChapter, read_store, store_path
-from llmdocs.verify import compare_capture
 
 pytestmark = pytest.mark.models
 

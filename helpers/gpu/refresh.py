@@ -467,7 +467,9 @@ def compare(args: argparse.Namespace) -> int:
     CPU check (tests/test_models.py, `llmdocs verify --device cpu`) find different once the
     archive's outputs are committed? Exit status 1 when any."""
     sys.path.insert(0, str(ROOT / "helpers"))
-    from llmdocs.compare import Tolerance, Verdict, compare_outputs
+    from dataclasses import replace
+
+    from llmdocs.compare import Verdict, compare_cells, tolerances
     from llmdocs.project import project_at
     from llmdocs.store import read_store
 
@@ -492,17 +494,14 @@ def compare(args: argparse.Namespace) -> int:
             here = read_store(project.store_dir / path.name)
             chapter = project.chapter(path.stem)
             print(f"{path.stem}: {captured.device} vs {here.device}")
-            for cell in chapter.cells:
-                if cell.name not in captured.cells or cell.name not in here.cells:
-                    print(f"  {cell.name}: not in both")
-                    differing += 1
-                    continue
-                result = compare_outputs(here.cells[cell.name].outputs,
-                                         captured.cells[cell.name].outputs,
-                                         Tolerance.from_metadata(cell.compare))
+            missing = [c for c in chapter.cell_names if c not in here.cells]
+            for name in missing:
+                print(f"  {name}: not stored here")
+            differing += len(missing)
+            for name, result in compare_cells(here, captured, tolerances(chapter)).items():
                 if result.verdict is Verdict.DIFFERS:
                     differing += 1
-                    print(f"  {cell.name}: {result.describe()}")
+                    print(f"  {name}: {replace(result, cell='').describe()}")
     print(f"{differing} cell(s) differ" if differing else "every cell agrees within tolerance")
     return 1 if differing else 0
 

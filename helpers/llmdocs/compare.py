@@ -21,10 +21,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import join_lines
 from .store import Output, StoredChapter
+
+if TYPE_CHECKING:
+    from .chapters import Chapter
 
 
 @dataclass(frozen=True)
@@ -243,14 +246,9 @@ def compare_outputs(
     stored: list[Output], now: list[Output], tolerance: Tolerance = DEFAULT
 ) -> Comparison:
     """One cell's outputs, in order: same kinds, same streams, same formats, same meaning."""
-    if stored == now:
-        return EXACT
-    if [_describe_output(o) for o in stored] != [_describe_output(o) for o in now]:
-        return Comparison(
-            Verdict.DIFFERS, reason="different outputs",
-            stored="; ".join(_describe_output(o) for o in stored),
-            now="; ".join(_describe_output(o) for o in now),
-        )
+    kinds = _compare_kinds(stored, now)
+    if kinds.verdict is not Verdict.WITHIN:
+        return kinds  # identical, or other kinds of output
     worst = EXACT
     for old, new in zip(stored, now, strict=True):
         for result in _compare_output(old, new, tolerance):
@@ -278,32 +276,60 @@ def _compare_output(old: Output, new: Output, tolerance: Tolerance) -> list[Comp
     return results
 
 
+def tolerances(chapter: Chapter) -> dict[str, Tolerance]:
+    """Each cell's tolerance, from its marker line (the default elsewhere)."""
+    return {cell.name: Tolerance.from_metadata(cell.compare) for cell in chapter.cells}
+
+
+def compare_cells(
+    stored: StoredChapter, now: StoredChapter,
+    tolerances: Mapping[str, Tolerance] | None = None,
+) -> dict[str, Comparison]:
+    """Each stored cell's verdict against the same cell now (a cell gone now differs).
+
+    Between a CPU and a GPU capture, a cell marked ``"devices": "kinds"`` is compared only by
+    the kinds of output it made."""
+    tolerances = tolerances or {}
+    across_devices = stored.device_class != now.device_class
+    verdicts = {}
+    for name, cell in stored.cells.items():
+        tolerance = tolerances.get(name, DEFAULT)
+        if name not in now.cells:
+            result = Comparison(Verdict.DIFFERS, reason="the cell made no output now")
+        elif across_devices and tolerance.kinds_across_devices:
+            result = _compare_kinds(cell.outputs, now.cells[name].outputs)
+        else:
+            result = compare_outputs(cell.outputs, now.cells[name].outputs, tolerance)
+        verdicts[name] = replace(result, cell=name) if result.verdict is Verdict.DIFFERS \
+            else result
+    return verdicts
+
+
 def compare_chapters(
     stored: StoredChapter, now: StoredChapter,
     tolerances: Mapping[str, Tolerance] | None = None,
 ) -> Comparison:
     """Every cell of a chapter; the first material difference, or the overall verdict."""
-    tolerances = tolerances or {}
     if list(stored.cells) != list(now.cells):
         return Comparison(Verdict.DIFFERS, reason="the chapter's cells differ",
                           stored=", ".join(stored.cells), now=", ".join(now.cells))
-    across_devices = _device_class(stored.device) != _device_class(now.device)
     worst = EXACT
-    for name, cell in stored.cells.items():
-        tolerance = tolerances.get(name, DEFAULT)
-        if across_devices and tolerance.kinds_across_devices:
-            result = _compare_kinds(cell.outputs, now.cells[name].outputs)
-        else:
-            result = compare_outputs(cell.outputs, now.cells[name].outputs, tolerance)
+    for result in compare_cells(stored, now, tolerances).values():
         if result.verdict is Verdict.DIFFERS:
-            return replace(result, cell=name)
+            return result
         if result.verdict > worst.verdict:
             worst = result
     return worst
 
 
-def _device_class(device: str) -> str:
-    return "CPU" if device == "CPU" else "GPU"
+def compare_capture(stored: StoredChapter, fresh: StoredChapter, chapter: Chapter) -> Comparison:
+    """The verdict of `llmdocs verify` on one chapter: its stored outputs against a fresh
+    capture of the same code, each cell within its own tolerance (the tests use it too)."""
+    if stored.source_key != fresh.source_key:
+        return Comparison(Verdict.DIFFERS, reason=(
+            f"the code changed since capture; run `llmdocs run {chapter.name}`"
+        ))
+    return compare_chapters(stored, fresh, tolerances(chapter))
 
 
 def _compare_kinds(stored: list[Output], now: list[Output]) -> Comparison:

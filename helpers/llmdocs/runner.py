@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chapters import Chapter
-from .compare import Comparison, Tolerance, Verdict, compare_chapters
+from .compare import Comparison, Verdict, compare_capture
 from .environment import DEVICES, device_label, resolve_device, versions
 from .errors import CellFailure, LlmdocsError, StoreError, chapter_failure
 from .execute import Progress, execute_chapter
@@ -128,7 +128,10 @@ def capture_chapter(
     project: Project, name: str, profile: str, device: str, timeout_s: int,
     progress: Progress | None = None,
 ) -> Capture:
-    """Execute one chapter in a fresh kernel with the profile's models; write nothing."""
+    """Execute one chapter in a fresh kernel with the profile's models; write nothing.
+
+    Any exception on the way (model cache not writable, package missing, …) becomes this
+    chapter's failure, naming its file, for `run` and `verify` alike."""
     started = time.perf_counter()
     try:
         chapter = project.chapter(name)
@@ -138,8 +141,11 @@ def capture_chapter(
         result = execute_chapter(
             chapter, env, cwd=project.root, timeout_s=timeout_s, progress=progress
         )
-    except LlmdocsError as exc:
-        failed = ChapterRun(name, executed=True, failure=exc, wall_s=time.perf_counter() - started)
+    except Exception as exc:  # reported as this chapter's failure; the others still run
+        log.debug("%s failed", name, exc_info=exc)
+        failure = chapter_failure(project.relative(project.chapter_path(name)), exc)
+        failed = ChapterRun(name, executed=True, failure=failure,
+                            wall_s=time.perf_counter() - started)
         return Capture(None, None, failed)
     run = ChapterRun(
         name, executed=True, wall_s=time.perf_counter() - started,
@@ -151,19 +157,12 @@ def capture_chapter(
     return Capture(chapter, _stored(chapter, profile, device, roles, result.cells), run)
 
 
-def tolerances(chapter: Chapter) -> dict[str, Tolerance]:
-    """Each cell's comparison tolerance, from its marker line (default elsewhere)."""
-    return {cell.name: Tolerance.from_metadata(cell.compare) for cell in chapter.cells}
-
-
 def reproduces(previous: StoredChapter, fresh: StoredChapter, chapter: Chapter) -> Comparison:
-    """Whether a fresh capture may keep the previous stored file: same code, same kind of
-    environment (profile, CPU or GPU, weights) and outputs equal within tolerance."""
-    if previous.source_key != fresh.source_key:
-        return Comparison(Verdict.DIFFERS, reason="the code changed")
+    """Whether a fresh capture may keep the previous stored file: the same kind of
+    environment (profile, CPU or GPU, weights), then what `llmdocs verify` would say."""
     if previous.environment_class() != fresh.environment_class():
         return Comparison(Verdict.DIFFERS, reason="another profile, device class or model")
-    return compare_chapters(previous, fresh, tolerances(chapter))
+    return compare_capture(previous, fresh, chapter)
 
 
 def _run_guarded(

@@ -52,11 +52,12 @@ class StoredChapter:
         """What must stay the same for a reproduced output to keep its stored file: the
         profile, the kind of device (CPU or GPU) and the models' weights. Library versions
         and the exact CPU may change; the outputs are then compared within tolerance."""
-        return {
-            "profile": self.profile,
-            "device": "CPU" if self.device == "CPU" else "GPU",
-            "models": self.models,
-        }
+        return {"profile": self.profile, "device": self.device_class, "models": self.models}
+
+    @property
+    def device_class(self) -> str:
+        """'CPU' or 'GPU': outputs from two GPUs (or two CPUs) are the same kind of capture."""
+        return "CPU" if self.device == "CPU" else "GPU"
 
     def content(self) -> dict[str, Any]:
         """Everything but timings and the capture date: equal content means nothing changed."""

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .chapters import Chapter
-from .compare import Comparison, Verdict, compare_chapters
+from .compare import Comparison, Verdict, compare_capture
 from .errors import LlmdocsError, StoreError
 from .execute import Progress
 from .project import Project
-from .runner import ChapterRun, capture_chapter, require_visible_device, tolerances
+from .runner import ChapterRun, capture_chapter, require_visible_device
 from .settings import DEFAULT_TIMEOUT_S
 from .store import StoredChapter, read_store, store_path
 
@@ -74,12 +73,3 @@ def _verify_one(
         check.comparison = compare_capture(stored, captured.stored, captured.chapter)
     return check
 
-
-def compare_capture(stored: StoredChapter, fresh: StoredChapter, chapter: Chapter) -> Comparison:
-    """The verdict of `llmdocs verify` on one chapter: its stored outputs against a fresh
-    capture of the same code, each cell within its tolerance (the tests use it too)."""
-    if stored.source_key != fresh.source_key:
-        return Comparison(Verdict.DIFFERS, reason=(
-            f"the code changed since capture; run `llmdocs run {chapter.name}`"
-        ))
-    return compare_chapters(stored, fresh, tolerances(chapter))
