@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .execute import Progress as ProgressFn
     from .runner import ChapterRun
 
+T = TypeVar("T")
 console = Console(stderr=True, highlight=False)
 
 STATE_STYLE = {
@@ -134,13 +135,9 @@ def run(project: Project, chapters: tuple[str, ...], force: bool, profile: str, 
 
     names = [chapter_name(c, project) for c in chapters]
     started = time.perf_counter()
-    try:
-        with _progress_bar() as (on_chapter, on_cell):
-            summary = run_chapters(project, names or None, force=force, profile=profile,
-                                   device=device, timeout_s=timeout, progress=on_cell,
-                                   on_chapter=on_chapter, jobs=jobs, prestart=prestart)
-    except LlmdocsError as exc:
-        raise click.ClickException(str(exc)) from None
+    summary = _with_progress(run_chapters, project, names or None, force=force,
+                             profile=profile, device=device, timeout_s=timeout, jobs=jobs,
+                             prestart=prestart)
     for chapter_run in summary.runs:
         if not chapter_run.executed:
             console.print(f"  [dim]{chapter_run.chapter}: skipped ({chapter_run.reason})[/]")
@@ -188,6 +185,16 @@ def _outcome(chapter_run: ChapterRun) -> str:
     return f"{verdict.verdict.label}, stored output kept byte-identical"
 
 
+def _with_progress(work: Callable[..., T], *args: Any, **options: Any) -> T:
+    """Call ``work`` (run_chapters or verify_chapters) under the progress line; its
+    LlmdocsError (a refused device, say) becomes the command's one-line error."""
+    try:
+        with _progress_bar() as (on_chapter, on_cell):
+            return work(*args, progress=on_cell, on_chapter=on_chapter, **options)
+    except LlmdocsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @contextmanager
 def _progress_bar() -> Iterator[tuple[ProgressFn, ProgressFn]]:
     """A transient spinner line: chapter, then cell, with elapsed time."""
@@ -227,12 +234,8 @@ def verify(project: Project, chapters: tuple[str, ...], profile: str, device: st
 
     names = [chapter_name(c, project) for c in chapters]
     started = time.perf_counter()
-    try:
-        with _progress_bar() as (on_chapter, on_cell):
-            checks = verify_chapters(project, names or None, profile=profile, device=device,
-                                     timeout_s=timeout, progress=on_cell, on_chapter=on_chapter)
-    except LlmdocsError as exc:
-        raise click.ClickException(str(exc)) from None
+    checks = _with_progress(verify_chapters, project, names or None, profile=profile,
+                            device=device, timeout_s=timeout)
     for check in checks:
         style = "green" if check.ok else "red"
         console.print(f"  [{style}]{check.chapter}[/]: {check.describe()}", soft_wrap=True,

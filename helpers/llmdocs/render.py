@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from .capture import join_lines
+from .provenance import short_id, versions_text
 from .store import Output, StoredChapter
 
 LABELS = {
@@ -192,13 +193,10 @@ def provenance_html(
     ``models``: the models this output's cell had loaded (default: the chapter's)."""
     words = labels(language)
     chosen = stored.models if models is None else models
-    models_text = ", ".join(m.get("id", "?").rsplit("/", 1)[-1] for m in chosen.values())
-    shown = {"python": "Python", "cuda": "CUDA"}
-    versions = " · ".join(
-        f"{shown.get(name, name)} {version}" for name, version in stored.versions.items()
-    )
+    models_text = ", ".join(short_id(m.get("id", "?")) for m in chosen.values())
     items = [models_text] if models_text else []
-    items += [stored.device, versions, f"{words['captured']} {stored.captured}"]
+    items += [stored.device, versions_text(stored.versions),
+              f"{words['captured']} {stored.captured}"]
     text = " · ".join(html.escape(item) for item in items)
     return (
         f'<p class="llmdocs-provenance" data-search-exclude>{html.escape(words["from"])} {text}</p>'
