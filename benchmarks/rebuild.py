@@ -294,10 +294,12 @@ def refresh_costs(site: Path, cache: Path) -> None:
     floor_env = {**env, **model_env, "MPLBACKEND": "Agg", "TQDM_DISABLE": "1",
                  "TRANSFORMERS_VERBOSITY": "error", "PYTHONHASHSEED": "0"}
     chapters = [str(p) for p in sorted((site / "snippets").glob("*.py"))]
-    # The floor before and after the three refreshes (one kernel at a time, kernels started
-    # ahead, two chapters at once); its mean is the floor, so a slow spell hits both sides.
+    # The floor before and after the four refreshes (launched kernels, forked one at a time,
+    # started ahead, two chapters at once); its mean is the floor, so a slow spell hits both.
     floors: list[float] = []
     floors.append(run([sys.executable, "-c", ONE_PROCESS, *chapters], site, floor_env)[0])
+    launched, _, out0 = timed_refresh(site, {**env, "LLMDOCS_FORK": "0"},
+                                      ["-j", "1", "--no-prestart"])
     sequential, peak, out1 = timed_refresh(site, env, ["-j", "1", "--no-prestart"])
     pipelined, peak_pipelined, out2 = timed_refresh(site, env, [])
     parallel, peak_parallel, out3 = timed_refresh(site, env, ["-j", "2"])
@@ -305,9 +307,16 @@ def refresh_costs(site: Path, cache: Path) -> None:
     floor = statistics.mean(floors)
     record("one_process", "One process: every chapter script in turn (mean of 2, same run)",
            "单进程：依次运行每个章节脚本（同一次运行中 2 次的平均）", floor, "s", digits=1)
-    record("refresh_sequential", "`llmdocs run --force -j 1 --no-prestart` (one kernel at a "
-           "time)", "`llmdocs run --force -j 1 --no-prestart`（一次一个内核）", sequential, "s",
-           digits=1)
+    record("refresh_launched", "Kernels launched as new processes, one at a time "
+           "(`LLMDOCS_FORK=0 … -j 1 --no-prestart`: no fork server)",
+           "内核作为新进程启动，一次一个（`LLMDOCS_FORK=0 … -j 1 --no-prestart`：无 fork 服务器）",
+           launched, "s", digits=1)
+    record("refresh_launched_ratio", "Its ratio to one process", "它与单进程之比",
+           launched / floor)
+    record("refresh_sequential", "`llmdocs run --force -j 1 --no-prestart` (kernels forked "
+           "from the fork server, one at a time)",
+           "`llmdocs run --force -j 1 --no-prestart`（内核从 fork 服务器派生，一次一个）",
+           sequential, "s", digits=1)
     record("refresh_sequential_ratio", "Its ratio to one process", "它与单进程之比",
            sequential / floor)
     record("refresh", "`llmdocs run --force` (next kernels started ahead, default -j)",
@@ -320,7 +329,8 @@ def refresh_costs(site: Path, cache: Path) -> None:
            parallel / floor)
     record("materializations", "Times the GGUF was converted",
            "GGUF 被转换的次数",
-           (log + out1 + out2 + out3).count("materializing the offline chat model"), target="1")
+           (log + out0 + out1 + out2 + out3).count("materializing the offline chat model"),
+           target="1")
     record("refresh_peak", "Peak memory, one kernel at a time (runner and kernels)",
            "内存峰值，一次一个内核（运行器与内核）", peak / 2**20, "MiB", digits=0)
     record("refresh_peak_pipelined", "Peak memory with kernels started ahead",

@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from .capture import convert_outputs, traceback_line
 from .chapters import Chapter
 from .errors import CellFailure
+from .forking import provisioner_for
 from .kernels import before_cells, warm_code
 from .processes import end_processes, new_marker
 from .settings import DEFAULT_TIMEOUT_S, max_output
@@ -85,6 +86,7 @@ def execute_chapter(
     # on the next output, so neither the cell timeout nor the dead-kernel check ever fires.
     socket_dir = tempfile.mkdtemp(prefix="llmdocs-kernel-")
     manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{socket_dir}/kernel")
+    manager.provisioner = provisioner_for(manager)  # a fork inside `forking.forks`, else None
     client = NotebookClient(
         notebook,
         km=manager,

@@ -73,18 +73,24 @@ def before_cells() -> None:
         gate()
 
 
-def warm_code(sources: Sequence[str]) -> str:
-    """Prelude lines that import the heavy modules the chapter itself imports (and resolve
-    the names it takes from them), inside a function so no name is left behind; empty
-    outside a pipeline, where warming would only move the cost."""
-    if not getattr(_local, "gate", None):
-        return ""
+def heavy_imports(sources: Sequence[str]) -> dict[str, set[str]]:
+    """The heavy modules ``sources`` import, each with the names taken from it."""
     wanted: dict[str, set[str]] = {}
     for match in IMPORT_LINE.finditer("\n".join(sources)):
         module = match[1] or match[3]
         if module and any(module == m or module.startswith(m + ".") for m in WARM_MODULES):
             names = {n.strip(" \t\n()") for n in (match[2] or "").split(",")}
             wanted.setdefault(module, set()).update(n for n in names if n.isidentifier())
+    return wanted
+
+
+def warm_code(sources: Sequence[str]) -> str:
+    """Prelude lines that import the heavy modules the chapter itself imports (and resolve
+    the names it takes from them), inside a function so no name is left behind; empty
+    outside a pipeline, where warming would only move the cost."""
+    if not getattr(_local, "gate", None):
+        return ""
+    wanted = heavy_imports(sources)
     if not wanted:
         return ""
     plan = sorted((module, sorted(names)) for module, names in wanted.items())

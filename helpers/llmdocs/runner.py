@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -14,6 +15,7 @@ from .compare import Comparison, Verdict, compare_capture
 from .environment import DEVICES, device_label, resolve_device, versions
 from .errors import CellFailure, LlmdocsError, StoreError, chapter_failure
 from .execute import Progress, execute_chapter
+from .forking import forks
 from .kernels import require_execution, run_ahead
 from .keys import source_key
 from .locks import chapter_lock
@@ -91,16 +93,36 @@ def run_chapters(
             summary.runs.append(ChapterRun(name, executed=False, reason=status.state.value))
             continue
         due.append(name)
-    # One new kernel per chapter; the next ones start (imports done) while one runs.
+    # One new kernel per chapter, forked from a server that did the heavy imports once;
+    # the next ones start while one runs.
     order = {name: position for position, name in enumerate(selected, start=1)}
-    summary.runs += run_ahead(
-        due, lambda name: _run_guarded(project, name, profile, device, timeout_s, progress),
-        jobs=jobs, prestart=prestart,
-        on_start=(lambda name, _: on_chapter(name, order[name], len(selected)))
-        if on_chapter else None,
-    )
+    with kernel_forks(project, due, device):
+        summary.runs += run_ahead(
+            due, lambda name: _run_guarded(project, name, profile, device, timeout_s, progress),
+            jobs=jobs, prestart=prestart,
+            on_start=(lambda name, _: on_chapter(name, order[name], len(selected)))
+            if on_chapter else None,
+        )
     summary.runs.sort(key=lambda run: order[run.chapter])
     return summary
+
+
+def kernel_forks(
+    project: Project, names: list[str], device: str
+) -> contextlib.AbstractContextManager[None]:
+    """Kernels for these chapters forked from one server that imported what they import."""
+    return forks(chapter_sources(project, names), on_gpu=resolve_device(device) == "cuda")
+
+
+def chapter_sources(project: Project, names: list[str]) -> list[str]:
+    """The code of the chapters about to run (one that cannot be read fails in its turn)."""
+    sources = []
+    for name in names:
+        try:
+            sources += [cell.source for cell in project.chapter(name).cells]
+        except Exception:  # reported as that chapter's failure when it runs
+            continue
+    return sources
 
 
 def require_visible_device(device: str) -> None:

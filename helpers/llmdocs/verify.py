@@ -10,7 +10,7 @@ from .compare import Comparison, Verdict, compare_capture
 from .errors import LlmdocsError, StoreError
 from .execute import Progress
 from .project import Project
-from .runner import ChapterRun, capture_chapter, require_visible_device
+from .runner import ChapterRun, capture_chapter, kernel_forks, require_visible_device
 from .settings import DEFAULT_TIMEOUT_S
 from .store import StoredChapter, read_store, store_path
 
@@ -50,10 +50,11 @@ def verify_chapters(
     require_visible_device(device)
     selected = list(names) if names else project.chapter_names()
     checks = []
-    for position, name in enumerate(selected, start=1):
-        if on_chapter:
-            on_chapter(name, position, len(selected))
-        checks.append(_verify_one(project, name, profile, device, timeout_s, progress))
+    with kernel_forks(project, selected, device):
+        for position, name in enumerate(selected, start=1):
+            if on_chapter:
+                on_chapter(name, position, len(selected))
+            checks.append(_verify_one(project, name, profile, device, timeout_s, progress))
     return checks
 
 
