@@ -25,14 +25,35 @@ def _other_languages(config: Any) -> list[str]:
     return [lang.locale for lang in i18n.config.languages if not lang.default]
 
 
+def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per location (a page or one of its sections), the last one given: a
+    rebuilt page's entries come after the previous build's."""
+    latest = {entry["location"]: entry for entry in entries}
+    return [entry for entry in entries if latest[entry["location"]] is entry]
+
+
+def _drop_repeated_entries(config: Any) -> None:
+    """Under `mkdocs serve --dirty`, Material merges the previous build's entries into the
+    index and static-i18n merges them once more, so each rebuild doubled the index (and its
+    time: 1.4, 2.2, 3.5, 7.3, 13.7 s for five edits, measured), and an edited page kept its
+    old entries too. The entries kept for the next build are one per location again. (A
+    section whose heading was deleted keeps its entry until the server restarts.)"""
+    search = config["plugins"].get("material/search") or config["plugins"].get("search")
+    entries = getattr(getattr(search, "search_index", None), "entries", None)
+    if isinstance(entries, list):
+        entries[:] = _unique(entries)
+
+
 @event_priority(-200)  # after mkdocs-static-i18n (-100), which merges the languages' entries
 def on_post_build(config: Any, **kwargs: Any) -> None:
+    _drop_repeated_entries(config)
     root = Path(config["site_dir"])
     path = root / "search" / "search_index.json"
     languages = _other_languages(config)
     if not path.exists() or not languages:
         return
     index = json.loads(path.read_text(encoding="utf-8"))
+    index["docs"] = _unique(index["docs"])
     prefixes = tuple(f"{lang}/" for lang in languages)
     if not any(doc["location"].startswith(prefixes) for doc in index["docs"]):
         return  # already split (or a build of the default language alone)

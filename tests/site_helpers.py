@@ -77,6 +77,7 @@ def build(
     strict: bool = False,
     execute: bool = False,
     site_dir: Path | None = None,
+    dirty: bool = False,
 ) -> Build:
     """Run a real `mkdocs build` in ``project``; LLMDOCS_EXECUTE is set only when asked."""
     env = {k: v for k, v in os.environ.items() if k != "LLMDOCS_EXECUTE"}
@@ -87,6 +88,8 @@ def build(
     command = [sys.executable, "-m", "mkdocs", "build"]
     if strict:
         command.append("--strict")
+    if dirty:  # only pages whose source (or, with llmdocs, whose inputs) changed
+        command.append("--dirty")
     if site_dir is not None:
         command += ["--site-dir", str(site_dir)]
     done = subprocess.run(

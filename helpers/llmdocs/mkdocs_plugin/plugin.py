@@ -24,6 +24,7 @@ from ..provenance import TAB_LABELS, model_notice_html
 from ..render import code_markdown, notice_html, output_html, provenance_html
 from ..status import needs_run
 from .config import LlmdocsConfig
+from .dependencies import mark_modified
 from .lookup import Lookup
 from .notebook_files import NotebookPage, NotebookPages
 from .notebook_page import fix_headings, localize_links
@@ -130,7 +131,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
 
     @event_priority(-110)  # after mkdocs-static-i18n (-100): see notebook_files for why
     def _add_notebook_pages(self, files: Files, config: MkDocsConfig) -> Files | None:
-        if not self.config.enabled or self.notebooks is None:
+        if not self.config.enabled:
+            return files
+        assert self.project is not None
+        # On the files of the language being built (i18n made them): see dependencies.
+        mark_modified(files, self.project, self.project.root / self.config.results)
+        if self.notebooks is None:
             return files
         return self.notebooks.add_notebook_pages(files, config)
 
