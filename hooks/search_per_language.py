@@ -28,8 +28,8 @@ def _other_languages(config: Any) -> list[str]:
 def _unique(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One entry per location (a page or one of its sections), the last one given: a
     rebuilt page's entries come after the previous build's."""
-    latest = {entry["location"]: entry for entry in entries}
-    return [entry for entry in entries if latest[entry["location"]] is entry]
+    last = {entry["location"]: index for index, entry in enumerate(entries)}
+    return [entry for index, entry in enumerate(entries) if last[entry["location"]] == index]
 
 
 def _drop_repeated_entries(config: Any) -> None:

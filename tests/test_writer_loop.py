@@ -4,6 +4,7 @@ output does; the search index must not grow with each rebuild."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -137,3 +138,17 @@ def test_serve_dirty_shows_each_edit_and_keeps_the_search_index(tmp_path: Path) 
         server.terminate()
         server.wait(timeout=30)
         log.close()
+
+
+def test_repeated_entries_collapse_to_the_last_per_location() -> None:
+    """The dirty-serve merge repeats the same entry objects (each rebuild doubled them in
+    memory, which the served file did not show): one per location is kept, the last."""
+    spec = importlib.util.spec_from_file_location(
+        "search_per_language", Path(__file__).parent.parent / "hooks" / "search_per_language.py")
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page, section = {"location": "a/", "text": "old"}, {"location": "a/#s", "text": "s"}
+    edited = {"location": "a/", "text": "new"}
+    entries = [page, section, page, section, section, edited]
+    assert hook._unique(entries) == [section, edited]
