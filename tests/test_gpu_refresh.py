@@ -112,6 +112,28 @@ class TestParts:
         joined = payload.join(folder, manifest, tmp_path / "joined.tar")
         assert joined.read_bytes() == data
 
+    def test_each_call_holding_only_its_own_part_still_completes_the_set(
+        self, tmp_path: Path
+    ) -> None:
+        """On the device a call keeps only the carried path it names (the first attempt found
+        call1 gone in call 2): parts are stashed outside the checkout and joined from there.
+        A stash of another prepare is dropped."""
+        data = bytes(range(256)) * 1000
+        source = tmp_path / "payload.tar"
+        source.write_bytes(data)
+        prepared = tmp_path / "prepared"
+        manifest = payload.split(source, prepared, 100_000, dependencies=[])
+        stash = tmp_path / "stash"
+        (stash / "call9").mkdir(parents=True)  # left by another prepare
+        (stash / "call9" / "manifest.json").write_text('{"sha256": "other"}')
+        for k in (1, 2, 3):
+            carried = tmp_path / f"device{k}" / ".gpu"
+            carried.mkdir(parents=True)
+            (carried / f"call{k}").symlink_to(prepared / f"call{k}")
+            folder = refresh.stash_parts(carried, stash)
+        assert not (stash / "call9").exists()
+        assert payload.join(folder, manifest, tmp_path / "joined.tar").read_bytes() == data
+
     def test_missing_and_damaged_parts_are_named(self, tmp_path: Path) -> None:
         """Reassembly refuses a missing or altered part and says which."""
         source = tmp_path / "p.tar"

@@ -334,6 +334,23 @@ def run_and_keep(site: Path, out: Path, device: str, names: list[str], kept: Pat
     return status
 
 
+def stash_parts(carried: Path, stash: Path) -> Path:
+    """Keep each carried part outside the checkout, where the next call finds it.
+
+    Each device call replaces the working tree and removes the carried paths it does not
+    name, so `.gpu/call1` is gone by call 2 (seen on the first attempt); /tmp stays while
+    the machine is warm. Parts of another prepare are dropped first."""
+    manifest = payload.read_manifest(carried)
+    try:
+        if payload.read_manifest(stash)["sha256"] != manifest["sha256"]:
+            shutil.rmtree(stash)
+    except (FileNotFoundError, ValueError):
+        shutil.rmtree(stash, ignore_errors=True)
+    for found in sorted(carried.glob("call*")):  # a part carried again replaces its copy
+        shutil.copytree(found, stash / found.name, dirs_exist_ok=True)
+    return stash
+
+
 def there(args: argparse.Namespace) -> int:
     begun = time.monotonic()
     folder, out, site = Path(args.folder).resolve(), Path(args.out), WORK / "site"
@@ -342,6 +359,7 @@ def there(args: argparse.Namespace) -> int:
     status = 0
     try:
         with step("parts"):
+            folder = stash_parts(folder, WORK / "parts")
             manifest = payload.read_manifest(folder)
             good, problems = payload.check_parts(folder, manifest)
             print(f"{len(good)} of {len(manifest['parts'])} parts here and intact")

@@ -77,6 +77,9 @@ parts=$(find "$clone/.gpu" -maxdepth 1 -name 'call*' | wc -l)
 status=0
 for k in $(seq 1 "$parts"); do
   send_tree
+  # As on the device: a call holds only the carried path it names (earlier ones are gone).
+  rm -rf "$device/.gpu"
+  mkdir -p "$device/.gpu"
   cp -r "$clone/.gpu/call$k" "$device/.gpu/"
   out="$work/out$k"
   mkdir -p "$out"
