@@ -318,26 +318,28 @@ def refresh_costs(site: Path, cache: Path) -> None:
     floor = statistics.mean(floors)
     record("one_process", "One process: every chapter script in turn (mean of 2, same run)",
            "单进程：依次运行每个章节脚本（同一次运行中 2 次的平均）", floor, "s", digits=1)
-    record("refresh_launched", "Kernels launched as new processes, one at a time "
-           "(`LLMDOCS_FORK=0 … -j 1 --no-prestart`: no fork server)",
-           "内核作为新进程启动，一次一个（`LLMDOCS_FORK=0 … -j 1 --no-prestart`：无 fork 服务器）",
-           launched, "s", digits=1)
-    record("refresh_launched_ratio", "Its ratio to one process", "它与单进程之比",
-           launched / floor)
-    record("refresh_sequential", "`llmdocs run --force -j 1 --no-prestart` (kernels forked "
-           "from the fork server, one at a time)",
-           "`llmdocs run --force -j 1 --no-prestart`（内核从 fork 服务器派生，一次一个）",
-           sequential, "s", digits=1)
-    record("refresh_sequential_ratio", "Its ratio to one process", "它与单进程之比",
-           sequential / floor)
-    record("refresh", "`llmdocs run --force` (next kernels started ahead, default -j)",
-           "`llmdocs run --force`（提前启动后续内核，默认 -j）", pipelined, "s", digits=1)
-    record("refresh_ratio", "Its ratio to one process", "它与单进程之比", pipelined / floor,
-           target="≤ 1.3")
-    record("refresh_parallel", "`llmdocs run --force -j 2` (two chapters at once, one ahead)",
-           "`llmdocs run --force -j 2`（同时运行两章，另提前启动一个）", parallel, "s", digits=1)
-    record("refresh_parallel_ratio", "Its ratio to one process", "它与单进程之比",
-           parallel / floor)
+
+    def record_refresh(key: str, english: str, chinese: str, wall: float,
+                       target: str = "") -> None:
+        """A refresh's time, and its ratio to the one-process floor."""
+        record(key, english, chinese, wall, "s", digits=1)
+        record(f"{key}_ratio", "Its ratio to one process", "它与单进程之比", wall / floor,
+               target=target)
+
+    record_refresh("refresh_launched", "Kernels launched as new processes, one at a time "
+                   "(`LLMDOCS_FORK=0 … -j 1 --no-prestart`: no fork server)",
+                   "内核作为新进程启动，一次一个（`LLMDOCS_FORK=0 … -j 1 --no-prestart`："
+                   "无 fork 服务器）", launched)
+    record_refresh("refresh_sequential", "`llmdocs run --force -j 1 --no-prestart` (kernels "
+                   "forked from the fork server, one at a time)",
+                   "`llmdocs run --force -j 1 --no-prestart`（内核从 fork 服务器派生，一次一个）",
+                   sequential)
+    record_refresh("refresh", "`llmdocs run --force` (next kernels started ahead, default -j)",
+                   "`llmdocs run --force`（提前启动后续内核，默认 -j）", pipelined,
+                   target="≤ 1.3")
+    record_refresh("refresh_parallel", "`llmdocs run --force -j 2` (two chapters at once, one "
+                   "ahead)", "`llmdocs run --force -j 2`（同时运行两章，另提前启动一个）",
+                   parallel)
     record("materializations", "Times the GGUF was converted",
            "GGUF 被转换的次数",
            (log + out0 + out1 + out2 + out3).count("materializing the offline chat model"),

@@ -94,7 +94,6 @@ class ForkServer:
         self._answers: dict[int, dict[str, Any]] = {}
         self._exits: dict[int, int] = {}
         self._next_id = 0
-        self.ready: dict[str, Any] | None = None
         self.gone = False
         threading.Thread(target=self._read, name="llmdocs-forkserver", daemon=True).start()
 
@@ -102,8 +101,8 @@ class ForkServer:
         for line in self._replies:
             message = json.loads(line)
             with self._changed:
-                if "ready" in message:
-                    self.ready = message
+                if "ready" in message:  # a failed preload is imported by the kernel itself
+                    log.debug("fork server preload failed for: %s", message["failed"])
                 elif "exit" in message:
                     self._exits[message["exit"]] = message["code"]
                 else:
@@ -120,7 +119,7 @@ class ForkServer:
             self._next_id += 1
             ident = self._next_id
             request = {"id": ident, "module": module, "args": list(args), "cwd": cwd,
-                       "env": dict(env), "log": log, "marker": [MARKER, env.get(MARKER, "")]}
+                       "env": dict(env), "log": log}
             try:
                 self._requests.write(json.dumps(request).encode() + b"\n")
                 self._requests.flush()

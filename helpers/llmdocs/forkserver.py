@@ -9,9 +9,9 @@ not state: nothing here runs a model, creates a thread pool, a ZMQ context or a 
 context, which a fork could not safely copy.
 
 Protocol (one JSON object per line). Requests: {"id", "module", "args", "cwd", "env",
-"log", "marker": [key, value]}. Replies: {"ready": true, "failed": [...]}, then
-{"id", "pid"} or {"id", "error"} per request, and {"exit": pid, "code": n} when a kernel
-ends (code as subprocess gives it: negative for a signal).
+"log"}; the env carries the chapter's marker (processes.MARKER). Replies: {"ready": true,
+"failed": [...]}, then {"id", "pid"} or {"id", "error"} per request, and {"exit": pid,
+"code": n} when a kernel ends (code as subprocess gives it: negative for a signal).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import signal
 import sys
 import traceback
 from typing import Any
+
+from .processes import MARKER
 
 ALWAYS = ("ipykernel.kernelapp",)
 
@@ -51,15 +53,14 @@ def retag(key: str, value: str) -> None:
 
     /proc/PID/environ shows that block, and processes the kernel forks without exec copy
     it; `processes.end_processes` finds a chapter's processes by it. `os.environ` alone
-    changes only what exec'd children get. The marker has the length of the fork server's
-    own, so it is overwritten in place."""
+    changes only what exec'd children get (the request's env sets it there). The marker has
+    the length of the fork server's own, so it is overwritten in place."""
     libc = ctypes.CDLL(None)
     libc.getenv.restype = ctypes.c_void_p
     address = libc.getenv(key.encode())
     current = ctypes.string_at(address) if address else b""
     if address and len(current) == len(value.encode()):
         ctypes.memmove(address, value.encode(), len(current))
-    os.environ[key] = value
 
 
 def become_kernel(request: dict[str, Any], private_fds: list[int]) -> None:
@@ -77,8 +78,8 @@ def become_kernel(request: dict[str, Any], private_fds: list[int]) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.chdir(request["cwd"])
-        key, value = request["marker"]
-        retag(key, value)
+        if MARKER in request["env"]:
+            retag(MARKER, request["env"][MARKER])
         os.environ.clear()
         os.environ.update(request["env"])
         # A fresh process seeds numpy's global generator from the OS; so does each fork
