@@ -21,8 +21,9 @@ from ..errors import LlmdocsError
 from ..notebook_plan import page_language, translations
 from ..project import Project
 from ..provenance import TAB_LABELS, model_notice_html
-from ..render import code_markdown, notice_html, output_html, provenance_html
+from ..render import notice_html, output_html, provenance_html
 from ..status import needs_run
+from .code_blocks import CodeBlocks
 from .config import LlmdocsConfig
 from .dependencies import mark_modified
 from .lookup import Lookup
@@ -56,6 +57,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.token = secrets.token_hex(4)
         self.site_files = SiteFiles()
         self.playground: Playground | None = None
+        self.code_blocks: CodeBlocks | None = None
 
     @property
     def executing(self) -> bool:
@@ -72,6 +74,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             )
         self.project = Project(Path(config.config_file_path).resolve().parent)
         self.markdown_extensions = [str(e) for e in config.markdown_extensions]
+        self.code_blocks = CodeBlocks(
+            self.project.root / ".llmdocs-cache", config.markdown_extensions, config.mdx_configs
+        )
         if ASSET not in config.extra_css:
             config.extra_css.append(ASSET)
         return config
@@ -205,7 +210,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if found.notice:
             parts.append(self._stash(notice_html(found.notice, language)))
         if found.source is not None and directive.show in ("both", "code"):
-            parts.append(code_markdown(found.source))
+            assert self.code_blocks is not None
+            parts.append(self.code_blocks.fence(found.source))
         if found.stored is not None and found.outputs is not None and directive.show != "code":
             html = output_html(
                 found.outputs, directive.ref, language, directive.alt,
@@ -271,6 +277,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             return html
         if isinstance(page.file, NotebookPage):
             return self._finish_notebook_page(html, page)
+        if self.code_blocks is not None:
+            html, missed = self.code_blocks.place(html)
+            if missed:
+                log.warning("llmdocs: %s: the code of %d cell(s) is shown unhighlighted: "
+                            "another extension changed how its code block renders",
+                            page.file.src_uri, missed)
         for key, fragment in self.stash.items():
             if key in html:
                 html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
@@ -295,6 +307,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.config.enabled:
             return
         self.site_files.write(config)
+        if self.code_blocks is not None:
+            self.code_blocks.prune()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:

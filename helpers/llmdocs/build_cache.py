@@ -1,0 +1,60 @@
+"""Files that builds keep for the next build: JSON, written whole or not at all.
+
+Best effort both ways: a damaged or missing file reads as missing (the caller computes the
+value again and rewrites it), and a checkout that cannot be written builds without a cache.
+Reading a file marks it as used (its mtime), and `prune` keeps the most recently used ones,
+so that edits (each a new key) do not grow a folder without end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def load(path: Path) -> Any | None:
+    """The value saved at ``path``, or None when there is none or it cannot be read."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+        os.utime(path)
+    except (OSError, ValueError):
+        return None
+    return value
+
+
+def save(path: Path, value: Any) -> None:
+    """Save ``value`` at ``path`` atomically (a reader never sees half a file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Delete all but the ``keep`` most recently used files of ``folder``."""
+    try:
+        files = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(folder)
+                 if entry.name.endswith(".json")]
+        for _, path in sorted(files, reverse=True)[keep:]:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def versions(*packages: str) -> list[str]:
+    """The installed version of each package ("" when it is not installed), for cache keys:
+    what a newer version renders may differ."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in packages:
+        try:
+            found.append(version(name))
+        except PackageNotFoundError:
+            found.append("")
+    return found
