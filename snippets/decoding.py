@@ -61,7 +61,7 @@ print("generate():", output[0, prompt_length:].tolist())
 print("identical: ", torch.equal(ids, output))
 print(reply(ids))
 
-# %% temperature
+# %% temperature compare={"devices": "kinds", "why": {"en": "sampling draws from the device's random number generator, and for the same seed CUDA's numbers differ from the CPU's", "zh": "采样用的是设备自己的随机数生成器，同一个种子在 CUDA 上和在 CPU 上给出的随机数并不相同"}}
 # top_k=0 switches off the top-k of 50 that generate() applies when nothing sets it:
 # only the temperature reshapes the distribution ("pure" temperature sampling).
 sampled = {}
@@ -73,7 +73,7 @@ for temperature in [0.7, 1.5]:
     sampled[temperature] = reply(output)
     print(f"T={temperature}: {sampled[temperature]}\n")
 
-# %% same-seed
+# %% same-seed compare={"devices": "kinds", "why": {"en": "sampling draws from the device's random number generator, and for the same seed CUDA's numbers differ from the CPU's", "zh": "采样用的是设备自己的随机数生成器，同一个种子在 CUDA 上和在 CPU 上给出的随机数并不相同"}}
 # The same seed gives the same "random" choices; another seed gives another reply.
 for seed in [0, 1]:
     torch.manual_seed(seed)
@@ -83,13 +83,13 @@ for seed in [0, 1]:
     print(f"seed {seed}, same as before: {reply(output) == sampled[0.7]}")
     print(reply(output) + "\n")
 
-# %% top-k
+# %% top-k compare={"devices": "kinds", "why": {"en": "sampling draws from the device's random number generator, and for the same seed CUDA's numbers differ from the CPU's", "zh": "采样用的是设备自己的随机数生成器，同一个种子在 CUDA 上和在 CPU 上给出的随机数并不相同"}}
 # Sample only among the k most probable tokens.
 torch.manual_seed(0)
 output = model.generate(**inputs, max_new_tokens=60, do_sample=True, top_k=5)
 print(reply(output))
 
-# %% top-p
+# %% top-p compare={"devices": "kinds", "why": {"en": "sampling draws from the device's random number generator, and for the same seed CUDA's numbers differ from the CPU's", "zh": "采样用的是设备自己的随机数生成器，同一个种子在 CUDA 上和在 CPU 上给出的随机数并不相同"}}
 # Sample among the fewest tokens whose probabilities add up to at least p ("nucleus");
 # top_k=0 again, so that the default top-k of 50 does not cut the nucleus short.
 torch.manual_seed(0)

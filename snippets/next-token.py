@@ -101,7 +101,7 @@ for name, p in hand.items():
     print(f"{name:<16} {int((p > 0).sum()):>6} tokens can be drawn;"
           f" ' bowl' {p[top.indices[0]].item():.3f}")
 
-# %% sampled compare={"atol": 0.05, "why": "400 seeded draws: frequencies move if float noise changes a draw"}
+# %% sampled compare={"atol": 0.05, "devices": "kinds", "why": {"en": "400 seeded draws from the device's random number generator: CUDA's numbers differ from the CPU's, and float noise alone can change a draw", "zh": "400 次带种子的抽样来自设备自己的随机数生成器：CUDA 的随机数与 CPU 的不同，仅浮点噪声也可能改变某一次抽样"}}
 # generate() with the same settings, 400 times one new token (one batch, seeded);
 # top_k=0 turns off the default top-k of 50 wherever a setting does not choose its own.
 draws = 400
@@ -119,7 +119,7 @@ for name, p in hand.items():
         print(f"  {tokenizer.decode(token_id)!r:<10} by hand {p[token_id].item():.3f}"
               f"   generate() {counts[name][token_id].item() / draws:.3f}")
 
-# %% sampled-chart compare={"pixel_fraction": 0.05, "why": "bar heights are sampled frequencies"}
+# %% sampled-chart compare={"pixel_fraction": 0.05, "devices": "kinds", "why": {"en": "the bar heights are the sampled frequencies above, which follow the device's random numbers", "zh": "柱子的高度就是上面抽样得到的频率，它们随设备的随机数而变"}}
 fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), facecolor="white", sharey=True)
 for ax, (name, p) in zip(axes, hand.items()):
     shown = p.topk(min(6, int((p > 0).sum()))).indices  # at most 6, none excluded

@@ -5,7 +5,7 @@
 # going in and coming out. Run it as a script (`python snippets/run-llm.py`) or open it
 # as a notebook with jupytext.
 
-# %% load
+# %% load compare={"devices": "kinds", "why": {"en": "it names the device the model was loaded on", "zh": "它会说出模型加载到了哪个设备上"}}
 import os
 
 import torch

@@ -4,7 +4,7 @@
 # Which versions are installed, which accelerator PyTorch can see, and how much memory
 # a model's weights take.
 
-# %% versions
+# %% versions compare={"devices": "kinds", "why": {"en": "it prints the versions installed where it runs", "zh": "它打印的是运行环境里安装的版本"}}
 import platform
 
 import torch
@@ -16,7 +16,7 @@ print("transformers", transformers.__version__)
 print("CUDA available:", torch.cuda.is_available())  # NVIDIA GPU
 print("MPS available: ", torch.backends.mps.is_available())  # Apple silicon GPU
 
-# %% device
+# %% device compare={"devices": "kinds", "why": {"en": "it prints the device it runs on", "zh": "它打印的是运行时所用的设备"}}
 # The same choice the snippets make, extended to Apple's MPS.
 if torch.cuda.is_available():
     device = "cuda"

@@ -81,6 +81,31 @@ class TestParsing:
         assert load_chapter(path).cell("a").source == "x = 2"
 
 
+class TestCompareSetting:
+    def test_the_markers_compare_setting_reaches_the_comparator(self, tmp_path: Path) -> None:
+        """`# %% name compare={...}` is the cell's tolerance in `llmdocs verify` (it was
+        parsed by jupytext but dropped, so every cell had the default)."""
+        from llmdocs.compare import tolerances
+
+        path = write(tmp_path, '# %% draw compare={"atol": 0.05, "devices": "kinds", '
+                               '"why": "sampled"}\nx = 1\n\n# %% plain\ny = 2\n')
+        chapter = load_chapter(path)
+        assert chapter.cell("draw").compare == {"atol": 0.05, "devices": "kinds", "why": "sampled"}
+        found = tolerances(chapter)
+        assert found["draw"].atol == 0.05 and found["draw"].kinds_across_devices
+        assert found["plain"].atol == 0.0 and not found["plain"].kinds_across_devices
+
+    def test_the_chapters_own_settings_are_read(self) -> None:
+        chapter = load_chapter(Path(__file__).parent.parent / "snippets" / "next-token.py")
+        assert chapter.cell("sampled").compare["atol"] == 0.05
+
+    @pytest.mark.parametrize("setting", ['{"atoll": 1}', '{"devices": "all"}', '[1, 2]'])
+    def test_a_bad_setting_names_file_and_line(self, tmp_path: Path, setting: str) -> None:
+        path = write(tmp_path, f"# %% load\nx = 1\n\n# %% draw compare={setting}\ny = 2\n")
+        with pytest.raises(ChapterError, match=f"{path}:4: cell marker's compare= setting"):
+            load_chapter(path)
+
+
 class TestChapterErrors:
     def test_duplicate_name_names_file_and_line(self, tmp_path: Path) -> None:
         """A second cell with a used name is reported at its own marker line, with the first."""

@@ -69,6 +69,18 @@ class TestText:
         now = "tensor([-0.0000, -7.9444,  3.1416])\n"
         assert compare_text(stored, now).verdict is Verdict.WITHIN
 
+    def test_a_gpu_tensors_device_annotation_is_not_a_difference(self) -> None:
+        """torch prints where a GPU tensor lives, on its own line for a long one."""
+        stored = "tensor([ 0.6792, -3.5229, -4.4262,  ...,  0.2446, -0.1063, -1.2018])"
+        now = ("tensor([ 0.6791, -3.5229, -4.4262,  ...,  0.2446, -0.1063, -1.2018],\n"
+               "       device='cuda:0')")
+        assert compare_text(stored, now).verdict is Verdict.WITHIN
+        ids = "tensor([[1, 2]], dtype=torch.int32)"
+        assert compare_text(ids, "tensor([[1, 2]], device='cuda:0', dtype=torch.int32)"
+                            ).verdict is Verdict.WITHIN
+        assert compare_text(ids, "tensor([[1, 3]], device='cuda:0', dtype=torch.int32)"
+                            ).verdict is Verdict.DIFFERS
+
     def test_identical_text_is_exact(self) -> None:
         assert compare_text("' Paris' 0.773\n", "' Paris' 0.773\n").verdict is Verdict.EXACT
 

@@ -292,3 +292,18 @@ class TestProvenanceAndNotice:
         assert 'class="admonition warning llmdocs-stale"' in box
         assert "此输出可能已过期" in box
         assert "This output may be out of date" in notice_html("x", "en")
+
+
+def test_device_note_only_for_outputs_that_differ_by_device() -> None:
+    from llmdocs.render import device_note_html
+
+    why = {"en": "sampling <follows> the device's RNG", "zh": "采样随设备而变"}
+    english = device_note_html({"devices": "kinds", "why": why}, "en")
+    assert english == ('<p class="llmdocs-device-note" data-search-exclude>A CPU and a GPU '
+                       "print this output differently: sampling &lt;follows&gt; the device&#x27;s "
+                       "RNG.</p>")
+    assert "采样随设备而变。" in device_note_html({"devices": "kinds", "why": why}, "zh")
+    assert "plain reason." in device_note_html({"devices": "kinds", "why": "plain reason"}, "en")
+    assert device_note_html({"atol": 0.05, "why": "noise"}, "en") == ""
+    assert device_note_html({}, "zh") == ""
+

@@ -302,6 +302,32 @@ class TestRealSite:
             assert (real_site.site / folder / "index.html").is_file(), source
             assert (real_site.site / "en" / folder / "index.html").is_file(), source
 
+    def test_outputs_that_differ_by_device_say_why_next_to_them(self, real_site: Build) -> None:
+        """Every cell whose compare= setting says "devices": "kinds" has, right under its
+        output on each page that shows it, its reason in the page's language; no other
+        output has one."""
+        from llmdocs.project import Project
+
+        project = Project(REPO)
+        marked = {f"{name}:{cell.name}": cell.compare["why"]
+                  for name in project.chapter_names() for cell in project.chapter(name).cells
+                  if cell.compare.get("devices") == "kinds"}
+        assert {"decoding:temperature", "next-token:sampled", "setup:device"} <= set(marked)
+        seen = set()
+        for language, prefix, opening in (("zh", "", "这段输出在 CPU 和 GPU 上并不相同："),
+                                          ("en", "en/", "A CPU and a GPU print this")):
+            for path in sorted((real_site.site / prefix).glob("*/index.html")):
+                for output in soup(path.read_text(encoding="utf-8")).select("div.llmdocs-output"):
+                    note = output.find_next_sibling()
+                    has_note = note is not None and "llmdocs-device-note" in note.get("class", [])
+                    assert has_note == (output["data-cell"] in marked), (path, output["data-cell"])
+                    if has_note:
+                        text = note.get_text()
+                        assert text.startswith(opening) and marked[output["data-cell"]][
+                            language].rstrip(".。") in text, (path, text)
+                        seen.add(output["data-cell"])
+        assert seen == set(marked)
+
     def test_a_404_page_in_each_language(self, real_site: Build) -> None:
         """/404.html speaks Chinese and /en/404.html English, each in its own language's shell."""
         zh = soup(real_site.page("404.html"))

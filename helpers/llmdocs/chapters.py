@@ -130,8 +130,24 @@ def _load_cached(path: Path, mtime_ns: int, size: int, shown: str) -> Chapter:
             )
         seen[title] = start
         tags = tuple(str(t) for t in nb_cell.metadata.get("tags", ()))
-        cells.append(Cell(title, nb_cell.source, start + 1, tags))
+        compare = _compare_setting(nb_cell.metadata.get("compare"), f"{shown}:{start}")
+        cells.append(Cell(title, nb_cell.source, start + 1, tags, compare))
     return Chapter(name, path, tuple(cells), tuple(markdown))
+
+
+def _compare_setting(value: Any, where: str) -> Mapping[str, Any]:
+    """A cell's ``compare={...}``, checked now, so that a typo fails where it is written."""
+    if value is None:
+        return {}
+    from .compare import Tolerance
+
+    try:
+        if not isinstance(value, dict):
+            raise ValueError("write it as compare={\"option\": value, ...} (JSON)")
+        Tolerance.from_metadata(value)
+    except ValueError as exc:
+        raise ChapterError(f"{where}: cell marker's compare= setting: {exc}") from None
+    return dict(value)
 
 
 def _read_cells(text: str) -> Iterator[tuple[int, Any, bool]]:

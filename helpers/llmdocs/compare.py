@@ -1,11 +1,11 @@
 """Compare a cell's outputs by meaning, not bytes: two honest machines must agree.
 
-Text must match exactly except numbers. Integers (token ids, shapes, counts) must be equal;
-decimals may differ by a couple of units in their last printed digit, or by a small
-relative error, which covers rounding at the last digit and float noise across CPUs and
-GPUs. Whitespace that pads a number (torch aligns tensor columns) may change width.
-Figures are compared as decoded pixels after a light blur, so antialiasing noise is equal
-and a moved bar is not.
+Text must match exactly except numbers (and a GPU tensor's device annotation). Integers
+(token ids, shapes, counts) must be equal; decimals may differ by a couple of units in their
+last printed digit, or by a small relative error, which covers rounding at the last digit
+and float noise across CPUs and GPUs. Whitespace that pads a number (torch aligns tensor
+columns) may change width. Figures are compared as decoded pixels after a light blur, so
+antialiasing noise is equal and a moved bar is not.
 
 A chapter can loosen the comparison for a cell it knows to be sensitive, in the cell's own
 marker line (jupytext cell metadata)::
@@ -61,6 +61,12 @@ class Tolerance:
                 f"unknown compare option(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(numbers))}, devices, why"
             )
+        why = metadata.get("why", "")
+        if not isinstance(why, str) and not (
+            isinstance(why, Mapping) and set(why) <= {"en", "zh"}
+            and all(isinstance(v, str) for v in why.values())
+        ):
+            raise ValueError('why is a reason: a string, or {"en": ..., "zh": ...}')
         devices = metadata.get("devices", "same")
         if devices not in ("same", "kinds"):
             raise ValueError('devices is "same" (default) or "kinds"')
@@ -154,10 +160,17 @@ def numbers_agree(stored: str, now: str, tolerance: Tolerance = DEFAULT) -> bool
     return abs(a - b) <= allowed * (1 + 1e-9)
 
 
+# Where a tensor lives is not what it holds: torch prints `device='cuda:0'` after a GPU
+# tensor's values (on the same line, or on the next for a long tensor), never for a CPU one.
+DEVICE_ANNOTATION = re.compile(r",\s*device='[a-z]+(?::\d+)?'(?=[,)])")
+
+
 def compare_text(stored: str, now: str, tolerance: Tolerance = DEFAULT) -> Comparison:
-    """Line by line: text exactly, numbers within tolerance."""
+    """Line by line: text exactly (tensors' device annotations aside), numbers within
+    tolerance."""
     if stored == now:
         return EXACT
+    stored, now = DEVICE_ANNOTATION.sub("", stored), DEVICE_ANNOTATION.sub("", now)
     stored_lines, now_lines = stored.split("\n"), now.split("\n")
     for index in range(max(len(stored_lines), len(now_lines))):
         old = stored_lines[index] if index < len(stored_lines) else "<no line>"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .capture import join_lines
 from .provenance import short_id, versions_text
@@ -29,6 +30,7 @@ LABELS = {
         "broken": "存储的输出无法读取：{reason}",
         "figure": "代码单元 {ref} 生成的图",
         "notebook": "以 Jupyter 笔记本查看和下载本章",
+        "device_note": "这段输出在 CPU 和 GPU 上并不相同：{why}。",
     },
     "en": {
         "output": "Output",
@@ -42,6 +44,7 @@ LABELS = {
         "broken": "The stored output cannot be read: {reason}",
         "figure": "Figure produced by cell {ref}",
         "notebook": "View and download this chapter as a Jupyter notebook",
+        "device_note": "A CPU and a GPU print this output differently: {why}.",
     },
 }
 
@@ -183,6 +186,19 @@ def output_html(
         f'<div class="llmdocs-output no-copy" data-search-exclude data-cell="{html.escape(ref)}" '
         f'data-label="{label}">' + "".join(parts) + "</div>"
     )
+
+
+def device_note_html(compare: Mapping[str, Any], language: str) -> str:
+    """Under an output that a CPU and a GPU really print differently (its cell's compare=
+    setting says ``"devices": "kinds"``), the setting's reason, in the page's language: the
+    reader's own run may differ from the page's in the same way."""
+    if compare.get("devices") != "kinds":
+        return ""
+    why = compare.get("why", "")
+    if isinstance(why, Mapping):
+        why = why.get(language) or why.get("en", "")
+    text = labels(language)["device_note"].format(why=html.escape(str(why).rstrip(".。")))
+    return f'<p class="llmdocs-device-note" data-search-exclude>{text}</p>'
 
 
 def provenance_html(

@@ -10,7 +10,7 @@ The page still gets a fence where the code goes: a one-line text fence holding a
 renders in microseconds and takes the same place in the page's numbering of code blocks
 (pymdownx.highlight names line anchors `__codelineno-<block>-<line>`), so every other block
 keeps its ids; `place` swaps it for the cached HTML, renumbered to that block. The page's
-HTML is the same as when the page highlighted the code itself (a test builds both ways).
+HTML is the same as when the page highlighted the code itself (a test renders both ways).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..chapters import Chapter
 from ..directives import Directive
@@ -24,6 +26,8 @@ class Found:
     notice: str = ""
     models: dict[str, dict[str, str]] | None = None
     """The stored models this cell had loaded when it ran (see provenance.cell_models)."""
+    compare: Mapping[str, Any] = field(default_factory=dict)
+    """The cell's compare= setting (a note goes under an output that differs by device)."""
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
 
@@ -65,6 +69,7 @@ class Lookup:
             return found
         try:
             found.source = chapter.cell(directive.cell).source
+            found.compare = chapter.cell(directive.cell).compare
         except KeyError:
             reason = (f"{self.project.relative(chapter.path)} has no cell {directive.cell!r} "
                       f"(cells: {', '.join(chapter.cell_names)})")

@@ -21,7 +21,7 @@ from ..errors import LlmdocsError
 from ..notebook_plan import page_language, translations
 from ..project import Project
 from ..provenance import TAB_LABELS, model_notice_html
-from ..render import notice_html, output_html, provenance_html
+from ..render import device_note_html, notice_html, output_html, provenance_html
 from ..status import needs_run
 from .code_blocks import CodeBlocks
 from .config import LlmdocsConfig
@@ -218,6 +218,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
                 self.site_files.image_src(page_url),
             )
             if html:
+                html += device_note_html(found.compare, language)
                 # The provenance line once per page, and again only where it differs.
                 provenance = provenance_html(found.stored, language, found.models)
                 if provenance != self.provenance_shown:
