@@ -54,8 +54,9 @@ class TestWheelList:
         listing = payload.wheel_list(ROOT)
         names = {payload.requirement_name(r) for r in listing.carried}
         image = {payload.requirement_name(r) for r in listing.image}
-        assert image <= payload.IMAGE_HAS and {"torch", "transformers"} <= image
+        assert image <= payload.IMAGE_HAS and "torch" in image
         assert not names & payload.IMAGE_HAS
+        assert "transformers" in names  # SAME_AS_HERE: carried, though the image has one
         assert {"nbclient", "ipykernel", "gguf", "jupytext", "click"} <= names
         assert not any(payload.site_only(n) for n in names)
         models_txt = (ROOT / "requirements" / "models.txt").read_text().splitlines()
@@ -76,6 +77,22 @@ class TestWheelList:
         assert listing.carried == ("click>=8", "newthing[fast]>=3")
         assert listing.image == ("torch>=2",)
         assert listing.models == ("some-model==1.0",)
+
+    def test_same_as_here_is_pinned_to_the_given_version(self) -> None:
+        """transformers travels at the version that captured the CPU outputs (pinned by
+        prepare, recorded in the manifest, read there): the image's own cannot satisfy it."""
+        listing = payload.wheel_list(ROOT, {"transformers": "5.24.0"})
+        assert "transformers==5.24.0" in listing.carried
+        unpinned = [r for r in payload.wheel_list(ROOT).carried
+                    if payload.requirement_name(r) == "transformers"]
+        assert len(unpinned) == 1 and "==" not in unpinned[0]  # pyproject.toml's range
+        wheel = payload.Wheel(Path("transformers-5.24.0-py3-none-any.whl"), "transformers",
+                              "5.24.0")
+        image = {"transformers": "5.17.0"}
+        choice = payload.choose([wheel], ["transformers==5.24.0"], image.get)
+        assert [w.version for w in choice.install] == ["5.24.0"] and not choice.problems
+        stale = payload.choose([], ["transformers==5.24.0"], image.get)
+        assert "this machine has 5.17.0 and no wheel of it was carried" in stale.problems[0]
 
     def test_manylinux_tags_up_to_the_targets_glibc(self) -> None:
         """pip matches platform tags exactly: every tag the target's glibc runs is named."""

@@ -5,7 +5,8 @@ Pure functions, no network, used by refresh.py on both sides and by tests/test_g
 - The wheels: derived from pyproject.toml (the base set and the ``run`` extra) and
   requirements/models.txt, never listed a second time. Two names are left out: what only
   builds the site (SITE_ONLY) and what the GPU image brings in its own CUDA builds
-  (IMAGE_HAS, versions seen there in KINDS.md).
+  (IMAGE_HAS, versions seen there in KINDS.md). SAME_AS_HERE is carried pinned to the
+  version installed here, although the image has its own.
 - The parts: one tar of the wheel folder, cut into parts that each fit one device call,
   each with its sha256, and the whole with its own; reassembly checks both.
 - The choice there: a wheel is installed only where the machine's own Python lacks a
@@ -21,7 +22,7 @@ import json
 import re
 import tomllib
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,15 @@ SITE_ONLY = frozenset({"jieba", "nh3"})
 """Base dependencies that only build the site (with every ``mkdocs*`` one, see site_only):
 `llmdocs run` never imports them."""
 
-IMAGE_HAS = frozenset({"torch", "transformers", "accelerate", "safetensors", "matplotlib", "numpy"})
+IMAGE_HAS = frozenset({"torch", "accelerate", "safetensors", "matplotlib", "numpy"})
 """Brought by the GPU image (its CUDA torch above all): never carried, checked there."""
+
+SAME_AS_HERE = frozenset({"transformers"})
+"""Carried at the version installed here (the one the stored CPU outputs were captured
+with), so that a GPU capture differs from them by the device alone. What transformers prints
+is what the pages teach: the image's 5.17 converts SmolLM2's GGUF tokenizer with
+``<|im_start|>`` as its end token, where the CPU's version has ``<|im_end|>`` (the H200
+capture of 2026-11-27, helpers/gpu/captures/)."""
 
 MIB = 1 << 20
 DEVICE_TREE_LIMIT = 64 * MIB
@@ -79,8 +87,10 @@ class WheelList:
         return self.image + self.carried
 
 
-def wheel_list(root: Path) -> WheelList:
-    """The wheel list from ``root``'s pyproject.toml and requirements/models.txt."""
+def wheel_list(root: Path, pins: Mapping[str, str] | None = None) -> WheelList:
+    """The wheel list from ``root``'s pyproject.toml and requirements/models.txt; each
+    SAME_AS_HERE project pinned to its version in ``pins`` (prepare: what is installed here;
+    there: what prepare recorded in the manifest)."""
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = [*project["dependencies"], *project["optional-dependencies"]["run"]]
     carried: list[str] = []
@@ -89,6 +99,8 @@ def wheel_list(root: Path) -> WheelList:
         name = requirement_name(requirement)
         if site_only(name):
             continue
+        if name in SAME_AS_HERE and pins and name in pins:
+            requirement = f"{name}=={pins[name]}"
         (image if name in IMAGE_HAS else carried).append(requirement)
     models = [
         line.split("#", 1)[0].strip()

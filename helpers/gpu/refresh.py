@@ -102,10 +102,17 @@ def ensure_ignored(root: Path, folder: Path) -> None:
         print(f"added /{rel}/ to {exclude}")
 
 
+def here_pins() -> dict[str, str]:
+    """The version installed here of each SAME_AS_HERE project (without a local +cpu tag)."""
+    from importlib.metadata import version
+
+    return {name: version(name).split("+")[0] for name in sorted(payload.SAME_AS_HERE)}
+
+
 def download(wheels: Path, python: str, glibc: tuple[int, int]) -> None:
     """The cp<python> manylinux closure of the carried requirements, the model packages
     without dependencies; what the image brings is dropped; one version of each."""
-    listing = payload.wheel_list(ROOT)
+    listing = payload.wheel_list(ROOT, here_pins())
     major, minor = python.split(".")
     target = ["--only-binary=:all:", "--python-version", python, "--implementation", "cp",
               "--abi", f"cp{major}{minor}", "--abi", "abi3", "--abi", "none"]
@@ -155,7 +162,8 @@ def prepare(args: argparse.Namespace) -> None:
         tree = sum(files.values()) if args.tree_bytes is None else args.tree_bytes
         size = payload.part_size(tree)
         dependencies = [p.name for p in ordered if payload.read_wheel(p).name not in models]
-        manifest = payload.split(tar_path, folder, size, dependencies=dependencies)
+        manifest = payload.split(tar_path, folder, size, dependencies=dependencies,
+                                 pins=here_pins())
         tar_path.unlink()
     deps = sum(p.stat().st_size for p in wheels if payload.read_wheel(p).name not in models)
     report = {"python": args.python, "glibc": args.glibc, "wheels": len(wheels),
@@ -230,9 +238,9 @@ def complete_wheels(folder: Path, manifest: payload.Manifest, into: Path) -> lis
     return found
 
 
-def install(wheels: list[Path], site: Path, device: str) -> list[str]:
+def install(wheels: list[Path], site: Path, device: str, pins: dict[str, str]) -> list[str]:
     """Install what this machine's Python lacks into ``site``; the problems, if any."""
-    listing = payload.wheel_list(ROOT)
+    listing = payload.wheel_list(ROOT, pins)
     models = {payload.requirement_name(m) for m in listing.models}
     found = [payload.read_wheel(p) for p in wheels]
     choice = payload.choose([w for w in found if w.name not in models], listing.needed,
@@ -374,7 +382,8 @@ def there(args: argparse.Namespace) -> int:
             if early and not (site / ".installed").is_file():
                 machine_facts(out)
                 with step("install"):
-                    problems = install(wheels_without_models(wheels), site, args.device)
+                    problems = install(wheels_without_models(wheels), site, args.device,
+                                       manifest.get("pins", {}))
                 if problems:
                     raise SystemExit("refresh.py: cannot install:\n  " + "\n  ".join(problems))
                 with step("setup chapter"):
@@ -397,7 +406,8 @@ def there(args: argparse.Namespace) -> int:
                 extracted.write_text(manifest["sha256"])
         machine_facts(out)
         with step("install"):
-            problems = install(sorted((WORK / "wheels").glob("*.whl")), site, args.device)
+            problems = install(sorted((WORK / "wheels").glob("*.whl")), site, args.device,
+                               manifest.get("pins", {}))
         if problems:
             raise SystemExit("refresh.py: cannot install:\n  " + "\n  ".join(problems))
         restore(kept)

@@ -6,8 +6,9 @@
 # 1. a clone of this repository's HEAD (so the stored outputs here are never touched), with
 #    helpers/gpu/ and helpers/llmdocs/environment.py as they are in the working tree;
 # 2. `refresh.py prepare` there, for this machine's Python and glibc instead of 3.12/2.39;
-# 3. a stand-in for the GPU image: a fresh venv with only torch, transformers, accelerate,
-#    safetensors, matplotlib and numpy (payload.IMAGE_HAS), at this venv's versions;
+# 3. a stand-in for the GPU image: a fresh venv with only torch, accelerate, safetensors,
+#    matplotlib and numpy (payload.IMAGE_HAS) at this venv's versions, and transformers at the
+#    image's 5.17.0, which the carried one (payload.SAME_AS_HERE) must shadow;
 # 4. a stand-in for the device: a folder that, for each "call", receives the clone's working
 #    tree again (as each device call sends it) and one more .gpu/call<k> folder, then runs
 #    `refresh.py there --device cpu` without network (unshare -n, where it works);
@@ -49,8 +50,9 @@ timed prepare "$venv_python" "$clone/helpers/gpu/refresh.py" prepare --python "$
 image="$work/image"
 pins=$("$venv_python" - <<'PY'
 from importlib import metadata
-for name in ("torch", "transformers", "accelerate", "safetensors", "matplotlib", "numpy"):
+for name in ("torch", "accelerate", "safetensors", "matplotlib", "numpy"):
     print(f"{name}=={metadata.version(name).split('+')[0]}")
+print("transformers==5.17.0")  # the image's (KINDS.md): it gets the GGUF tokenizer's eos wrong
 PY
 )
 make_image() {
