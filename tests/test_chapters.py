@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmdocs.chapters import chapter_paths, load_chapter
+from llmdocs.chapters import Chapter, chapter_paths, load_chapter
 from llmdocs.errors import ChapterError
 from llmdocs.project import Project, chapter_name, find_project
 
@@ -79,6 +79,35 @@ class TestParsing:
         path.write_text("# %% a\nx = 2\n# %% b\ny = 3\n", encoding="utf-8")
         assert load_chapter(path).cell_names == ["a", "b"]
         assert load_chapter(path).cell("a").source == "x = 2"
+
+
+class TestParsedChapterCache:
+    """A parse is kept in .llmdocs-cache/chapters/ (jupytext costs ~10 ms a chapter)."""
+
+    def _fresh(self, path: Path) -> Chapter:
+        from llmdocs import chapters
+
+        chapters._load_cached.cache_clear()  # this process's own memo, not the disk
+        return load_chapter(path)
+
+    def test_a_kept_parse_is_the_same_chapter(self, tmp_path: Path) -> None:
+        path = write(tmp_path, GOOD.replace("# %% show", '# %% show compare={"atol": 0.1}'))
+        parsed = self._fresh(path)
+        kept = list((tmp_path / ".llmdocs-cache" / "chapters").glob("*.json"))
+        assert len(kept) == 1
+        assert self._fresh(path) == parsed  # from the file kept
+        kept[0].write_text('{"cells": [["x"', encoding="utf-8")  # damaged: parsed again
+        assert self._fresh(path) == parsed
+
+    def test_an_edit_or_an_error_is_never_served_from_the_cache(self, tmp_path: Path) -> None:
+        path = write(tmp_path, GOOD)
+        self._fresh(path)
+        path.write_text(GOOD.replace("x = 1", "x = 2"), encoding="utf-8")
+        assert "x = 2" in self._fresh(path).cell("load").source
+        path.write_text(GOOD + "\n# %% load\ny = 1\n", encoding="utf-8")
+        with pytest.raises(ChapterError, match="duplicate cell name"):
+            self._fresh(path)
+        assert len(list((tmp_path / ".llmdocs-cache" / "chapters").glob("*.json"))) == 2
 
 
 class TestCompareSetting:

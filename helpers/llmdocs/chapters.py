@@ -7,6 +7,7 @@ the line on which each cell starts, so errors and tracebacks can point into the 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,10 +15,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from . import build_cache
 from .errors import ChapterError
 
 CELL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 CHAPTER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+KEEP_PARSED = 500  # parsed chapters kept in .llmdocs-cache/chapters/ (the most recently used)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,17 @@ def _load_cached(path: Path, mtime_ns: int, size: int, shown: str) -> Chapter:
             f"{shown}:{line}: not UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start}); "
             "save the chapter as UTF-8"
         ) from None
+    saved = _saved_path(path, data)
+    chapter = _from_saved(name, path, build_cache.load(saved))
+    if chapter is not None:
+        return chapter
+    chapter = _parse(name, path, data, text, shown)
+    build_cache.save(saved, _to_saved(chapter))
+    build_cache.prune(saved.parent, KEEP_PARSED)
+    return chapter
+
+
+def _parse(name: str, path: Path, data: bytes, text: str, shown: str) -> Chapter:
     _check_python(data, shown)
     cells: list[Cell] = []
     markdown: list[str] = []
@@ -133,6 +147,39 @@ def _load_cached(path: Path, mtime_ns: int, size: int, shown: str) -> Chapter:
         compare = _compare_setting(nb_cell.metadata.get("compare"), f"{shown}:{start}")
         cells.append(Cell(title, nb_cell.source, start + 1, tags, compare))
     return Chapter(name, path, tuple(cells), tuple(markdown))
+
+
+def _saved_path(path: Path, data: bytes) -> Path:
+    """Where a parse of these bytes is kept: jupytext builds and validates an nbformat cell for
+    every cell, about 10 ms a chapter, paid by every build and command that loads chapters.
+    Keyed by the bytes, this parser's own code and jupytext's version, so any change to one of
+    them parses again. Only chapters that parsed without error are kept."""
+    digest = hashlib.sha256(_parser_version().encode() + b"\0" + data).hexdigest()
+    return path.parent.parent / ".llmdocs-cache" / "chapters" / f"{digest}.json"
+
+
+@cache
+def _parser_version() -> str:
+    from importlib.metadata import version
+
+    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return f"{own} jupytext {version('jupytext')}"
+
+
+def _to_saved(chapter: Chapter) -> dict[str, Any]:
+    return {"cells": [[c.name, c.source, c.line, list(c.tags), dict(c.compare)]
+                      for c in chapter.cells], "markdown": list(chapter.markdown)}
+
+
+def _from_saved(name: str, path: Path, saved: Any) -> Chapter | None:
+    """The chapter kept by an earlier parse, or None when there is none or it is damaged."""
+    try:
+        cells = tuple(Cell(str(n), str(s), int(line), tuple(map(str, tags)), dict(compare))
+                      for n, s, line, tags, compare in saved["cells"])
+        markdown = tuple(str(m) for m in saved["markdown"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    return Chapter(name, path, cells, markdown)
 
 
 def _compare_setting(value: Any, where: str) -> Mapping[str, Any]:

@@ -42,6 +42,7 @@ class Lookup:
         self._statuses: dict[str, ChapterStatus] = {}
         self._reference: dict[str, StoredChapter | None] = {}
         self._expected: dict[str, object] | None = None
+        self._chapters: dict[str, Chapter | None] = {}
 
     def status(self, name: str) -> ChapterStatus:
         if name not in self._statuses:
@@ -51,10 +52,12 @@ class Lookup:
         return self._statuses[name]
 
     def chapter(self, name: str) -> Chapter | None:
-        try:
-            return self.project.chapter(name)
-        except ChapterError:
-            return None
+        if name not in self._chapters:
+            try:
+                self._chapters[name] = self.project.chapter(name)
+            except ChapterError:
+                self._chapters[name] = None
+        return self._chapters[name]
 
     def stored(self, name: str) -> StoredChapter | None:
         return self.status(name).stored
