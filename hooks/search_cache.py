@@ -61,6 +61,8 @@ def _wrap(index: Any, folder: Path, settings: str) -> None:
     add = index.add_entry_from_context
 
     def add_entry_from_context(page: Any) -> None:
+        if (page.meta.get("search") or {}).get("exclude"):
+            return add(page)  # indexes nothing: no key to compute over its HTML
         key = _key(page, settings)
         path = folder / f"{key}.json"
         entries = build_cache.load(path)
