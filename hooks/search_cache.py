@@ -31,7 +31,7 @@ def on_page_context(context: Any, page: Any, config: Any, nav: Any) -> Any:
     search = config["plugins"].get("material/search")
     index = getattr(search, "search_index", None)
     if index is not None and not getattr(index, WRAPPED, False):
-        _wrap(index, _folder(config), _settings(search, config))
+        _wrap(index, _folder(config), _settings(search))
     return context
 
 
@@ -43,7 +43,7 @@ def _folder(config: Any) -> Path:
     return Path(config["config_file_path"]).resolve().parent / ".cache" / "search"
 
 
-def _settings(search: Any, config: Any) -> str:
+def _settings(search: Any) -> str:
     """What else the entries depend on: Material and jieba, the search options and the
     words jieba was given."""
     words = ""
