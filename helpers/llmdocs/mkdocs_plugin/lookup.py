@@ -71,8 +71,8 @@ class Lookup:
             found.notice = notice(language, "unknown", ref=directive.ref, reason=status.detail)
             return found
         try:
-            found.source = chapter.cell(directive.cell).source
-            found.compare = chapter.cell(directive.cell).compare
+            code = chapter.cell(directive.cell)
+            found.source, found.compare = code.source, code.compare
         except KeyError:
             reason = (f"{self.project.relative(chapter.path)} has no cell {directive.cell!r} "
                       f"(cells: {', '.join(chapter.cell_names)})")
