@@ -19,6 +19,7 @@ from typing import Any
 from mkdocs.plugins import event_priority
 
 from llmdocs import build_cache
+from llmdocs.environment import package_version
 
 WRAPPED = "_llm_basics_cached"
 # Pages' entries kept (the most recently used): many times this site's pages, so that a
@@ -53,7 +54,7 @@ def _settings(search: Any) -> str:
             words = Path(user_dict).read_text(encoding="utf-8")
         except OSError:
             words = user_dict
-    versions = build_cache.versions("mkdocs-material", "jieba")
+    versions = [package_version(name) for name in ("mkdocs-material", "jieba")]
     return json.dumps([versions, dict(search.config), words], sort_keys=True, default=str)
 
 

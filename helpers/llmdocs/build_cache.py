@@ -45,16 +45,3 @@ def prune(folder: Path, keep: int) -> None:
     except OSError:
         pass
 
-
-def versions(*packages: str) -> list[str]:
-    """The installed version of each package ("" when it is not installed), for cache keys:
-    what a newer version renders may differ."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = []
-    for name in packages:
-        try:
-            found.append(version(name))
-        except PackageNotFoundError:
-            found.append("")
-    return found

@@ -160,10 +160,10 @@ def _saved_path(path: Path, data: bytes) -> Path:
 
 @cache
 def _parser_version() -> str:
-    from importlib.metadata import version
+    from .environment import package_version
 
     own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return f"{own} jupytext {version('jupytext')}"
+    return f"{own} jupytext {package_version('jupytext')}"
 
 
 def _to_saved(chapter: Chapter) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import build_cache
+from ..environment import package_version
 from ..render import code_markdown
 
 # The packages whose output the cached HTML is.
@@ -141,7 +142,7 @@ class CodeBlocks:
 
 
 def _signature(extensions: list[str], configs: Mapping[str, Any]) -> str:
-    versions = build_cache.versions(*RENDERERS)
+    versions = [package_version(name) for name in RENDERERS]
     return json.dumps([versions, extensions, configs], sort_keys=True, default=_named)
 
 
