@@ -1,14 +1,16 @@
 """What a page's HTML depends on besides its own Markdown, for `mkdocs serve --dirty`.
 
-A dirty build (the writer's loop: `make serve`) re-renders only pages whose source is newer
-than their HTML. A page here also shows its chapters' code and stored outputs, heading ids
-shared with its translation, and (the performance page) benchmarks/results.json; when any of
-those is newer than the page's HTML, the page counts as modified too. Other builds render
-every page anyway and never ask.
+A dirty build (the writer's loop: `make serve`) re-renders only the pages whose
+`File.is_modified` says so: by default, those whose source is newer than their HTML. A page
+here also shows its chapters' code and stored outputs, heading ids shared with its
+translation, and (the performance page) benchmarks/results.json; when any of those is newer
+than the page's HTML, the page counts as modified too. Other builds render every page
+anyway and never ask.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files
@@ -40,28 +42,27 @@ def page_inputs(project: Project, source: Path, markdown: str, results: Path) ->
     return inputs
 
 
-def mark_modified(files: Files, project: Project, results: Path) -> list[File]:
-    """Pages whose inputs are newer than their built HTML: they report themselves modified."""
-    marked = []
+def mark_modified(files: Files, project: Project, results: Path) -> None:
+    """Each page also reports itself modified when one of its inputs is newer than its built
+    HTML. Only a dirty build asks (`File.is_modified`), so other builds do no work for it."""
     for file in files.documentation_pages():
-        if file.abs_src_path is None or not file.src_uri.endswith(".md"):
-            continue
-        built = Path(file.abs_dest_path)
-        try:
-            built_at = built.stat().st_mtime
-        except OSError:
-            continue  # not built yet: modified anyway
-        source = Path(file.abs_src_path)
+        if file.abs_src_path is not None and file.src_uri.endswith(".md"):
+            file.is_modified = _with_inputs(file, project, results)  # type: ignore[method-assign]
+
+
+def _with_inputs(file: File, project: Project, results: Path) -> Callable[[], bool]:
+    own = file.is_modified  # the page's own source newer than its HTML, or no HTML yet
+
+    def is_modified() -> bool:
+        if own():
+            return True
+        built_at = Path(file.abs_dest_path).stat().st_mtime
+        source = Path(str(file.abs_src_path))
         markdown = source.read_text(encoding="utf-8")
-        if any(_mtime(path) > built_at for path in page_inputs(project, source, markdown,
-                                                                results)):
-            file.is_modified = _always  # type: ignore[method-assign]
-            marked.append(file)
-    return marked
+        return any(_mtime(path) > built_at
+                   for path in page_inputs(project, source, markdown, results))
 
-
-def _always() -> bool:
-    return True
+    return is_modified
 
 
 def _mtime(path: Path) -> float:
