@@ -109,10 +109,10 @@ def here_pins() -> dict[str, str]:
     return {name: version(name).split("+")[0] for name in sorted(payload.SAME_AS_HERE)}
 
 
-def download(wheels: Path, python: str, glibc: tuple[int, int]) -> None:
+def download(wheels: Path, python: str, glibc: tuple[int, int], pins: dict[str, str]) -> None:
     """The cp<python> manylinux closure of the carried requirements, the model packages
     without dependencies; what the image brings is dropped; one version of each."""
-    listing = payload.wheel_list(ROOT, here_pins())
+    listing = payload.wheel_list(ROOT, pins)
     major, minor = python.split(".")
     target = ["--only-binary=:all:", "--python-version", python, "--implementation", "cp",
               "--abi", f"cp{major}{minor}", "--abi", "abi3", "--abi", "none"]
@@ -136,10 +136,11 @@ def prepare(args: argparse.Namespace) -> None:
     folder.mkdir(exist_ok=True)
     ensure_ignored(ROOT, folder)
     glibc = tuple(int(x) for x in args.glibc.split("."))
+    pins = here_pins()  # recorded in the manifest, so that `there` asks for the same
     with step("wheels"):
         fresh = folder / "wheels.new"
         shutil.rmtree(fresh, ignore_errors=True)
-        download(fresh, args.python, (glibc[0], glibc[1]))
+        download(fresh, args.python, (glibc[0], glibc[1]), pins)
         shutil.rmtree(folder / "wheels", ignore_errors=True)
         fresh.rename(folder / "wheels")
     wheels = sorted((folder / "wheels").glob("*.whl"))
@@ -163,7 +164,7 @@ def prepare(args: argparse.Namespace) -> None:
         size = payload.part_size(tree)
         dependencies = [p.name for p in ordered if payload.read_wheel(p).name not in models]
         manifest = payload.split(tar_path, folder, size, dependencies=dependencies,
-                                 pins=here_pins())
+                                 pins=pins)
         tar_path.unlink()
     deps = sum(p.stat().st_size for p in wheels if payload.read_wheel(p).name not in models)
     report = {"python": args.python, "glibc": args.glibc, "wheels": len(wheels),
