@@ -50,9 +50,9 @@ def _rendered(extensions: list, configs: dict, text: str) -> str:
     return str(markdown.Markdown(extensions=extensions, extension_configs=configs).convert(text))
 
 
-def _placed(blocks: CodeBlocks, extensions: list, configs: dict) -> tuple[str, int]:
-    fences = [blocks.fence(cell) for cell in SHOWN]
-    return blocks.place(_rendered(extensions, configs, _page(fences)))
+def _placed(blocks: CodeBlocks, extensions: list) -> str:
+    """The page with the cells' fences, rendered as the plugin makes MkDocs render it."""
+    return _rendered(extensions, blocks.configs(), _page([blocks.fence(c) for c in SHOWN]))
 
 
 def test_cached_code_is_the_html_the_page_would_render(
@@ -63,11 +63,12 @@ def test_cached_code_is_the_html_the_page_would_render(
     assert 'id="__codelineno-5-1"' in expected  # six blocks, numbered 0 to 5
     cold = CodeBlocks(tmp_path, extensions, configs)
     assert cold.enabled
-    assert _placed(cold, extensions, configs) == (expected, 0)
+    assert "llmdocs-cell" in cold.fence(CELLS[0])  # the cells' own fence kind
+    assert _placed(cold, extensions) == expected
     saved = sorted((tmp_path / "code-html").glob("*.json"))
-    assert len(saved) == 3  # two cells and the placeholder fence's shape
+    assert len(saved) == 3  # two cells and the sample that names the line anchors
     warm = CodeBlocks(tmp_path, extensions, configs)  # a new build: everything from disk
-    assert _placed(warm, extensions, configs) == (expected, 0)
+    assert _placed(warm, extensions) == expected
     assert warm._markdown is None  # nothing was rendered again
 
 
@@ -75,10 +76,10 @@ def test_a_damaged_cache_file_is_rendered_again(
     tmp_path: Path, site_markdown: tuple[list, dict]
 ) -> None:
     extensions, configs = site_markdown
-    expected = _placed(CodeBlocks(tmp_path, extensions, configs), extensions, configs)
+    expected = _placed(CodeBlocks(tmp_path, extensions, configs), extensions)
     for path in (tmp_path / "code-html").glob("*.json"):
         path.write_text(path.read_text(encoding="utf-8")[:40], encoding="utf-8")  # truncated
-    assert _placed(CodeBlocks(tmp_path, extensions, configs), extensions, configs) == expected
+    assert _placed(CodeBlocks(tmp_path, extensions, configs), extensions) == expected
     for path in (tmp_path / "code-html").glob("*.json"):
         assert json.loads(path.read_text(encoding="utf-8"))["html"]  # repaired
 
@@ -87,21 +88,31 @@ def test_other_highlight_settings_do_not_reuse_the_cache(
     tmp_path: Path, site_markdown: tuple[list, dict]
 ) -> None:
     extensions, configs = site_markdown
-    _placed(CodeBlocks(tmp_path, extensions, configs), extensions, configs)
+    _placed(CodeBlocks(tmp_path, extensions, configs), extensions)
     plain = {**configs, "pymdownx.highlight": {"anchor_linenums": False}}
     expected = _rendered(extensions, plain, _page([code_markdown(c) for c in SHOWN]))
     assert "__codelineno" not in expected
-    assert _placed(CodeBlocks(tmp_path, extensions, plain), extensions, plain) == (expected, 0)
+    assert _placed(CodeBlocks(tmp_path, extensions, plain), extensions) == expected
 
 
-def test_a_placeholder_changed_by_another_extension_still_shows_the_code(
+def test_the_users_own_custom_fences_are_kept(
     tmp_path: Path, site_markdown: tuple[list, dict]
 ) -> None:
     extensions, configs = site_markdown
-    blocks = CodeBlocks(tmp_path, extensions, configs)
-    key = blocks.fence("print('<b>')").split("\n")[1]
-    html, missed = blocks.place(f"<p>{key}</p>")
-    assert (html, missed) == ("<p>print('&lt;b&gt;')</p>", 1)
+    mermaid = {"name": "mermaid", "class": "mermaid"}
+    theirs = {**configs, "pymdownx.superfences": {"custom_fences": [mermaid]}}
+    added = CodeBlocks(tmp_path, extensions, theirs).configs()
+    fences = added["pymdownx.superfences"]["custom_fences"]
+    assert fences[0] == mermaid and fences[1]["name"] == "llmdocs-cell"
+    assert theirs["pymdownx.superfences"]["custom_fences"] == [mermaid]  # not changed
+
+
+def test_a_page_rendered_without_the_fence_kind_still_shows_the_code(
+    tmp_path: Path, site_markdown: tuple[list, dict]
+) -> None:
+    extensions, configs = site_markdown  # another Markdown instance, without configs()
+    fence = CodeBlocks(tmp_path, extensions, configs).fence("print('<b>')")
+    assert "&lt;b&gt;" in _rendered(extensions, configs, fence)
 
 
 def test_without_superfences_the_page_highlights_the_code(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markdown.extensions.toc import slugify
 
@@ -32,11 +33,12 @@ class Heading:
     explicit_id: str
 
 
-def headings(markdown: str) -> list[Heading]:
+@lru_cache(maxsize=256)  # a page's headings are read for it and for its translation
+def headings(markdown: str) -> tuple[Heading, ...]:
     """ATX headings outside fenced code blocks, in order."""
     found = []
     for number, line in unfenced_lines(markdown):
-        match = HEADING.match(line)
+        match = HEADING.match(line) if line.startswith("#") else None
         if not match or not match["text"]:
             continue
         attrs = match["attrs"] or ""
@@ -44,7 +46,7 @@ def headings(markdown: str) -> list[Heading]:
         text = match["text"].rstrip("#").rstrip() if match["attrs"] is None else match["text"]
         found.append(Heading(number, len(match["hashes"]), text,
                              explicit["id"] if explicit else ""))
-    return found
+    return tuple(found)
 
 
 def plain(text: str) -> str:

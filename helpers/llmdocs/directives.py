@@ -9,6 +9,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .errors import LlmdocsError
 
@@ -78,6 +79,17 @@ def unfenced_lines(markdown: str) -> Iterator[tuple[int, str]]:
     ???), a content tab (===) or a footnote is indented by 4, so its own indented code
     needs 8.
     """
+    return iter(_unfenced_lines(markdown))
+
+
+# A build reads each page's lines several times (its directives, near misses, its headings
+# and its translation's): the pages of both languages, each read once.
+@lru_cache(maxsize=256)
+def _unfenced_lines(markdown: str) -> tuple[tuple[int, str], ...]:
+    return tuple(_scan(markdown))
+
+
+def _scan(markdown: str) -> Iterator[tuple[int, str]]:
     fence: str | None = None
     blank_before = True
     in_code = False
@@ -119,7 +131,7 @@ def near_misses(markdown: str, page: str) -> list[str]:
     usage = "write it as <!-- llmdocs CHAPTER:CELL --> on a line of its own"
     found: list[str] = []
     for number, text in unfenced_lines(markdown):
-        if START.match(text):
+        if "<!--" not in text or START.match(text):
             continue
         for comment in COMMENT.finditer(CODE_SPAN.sub("", text)):
             word, rest = comment["word"], comment["rest"]
@@ -145,8 +157,13 @@ def _looks_like_keyword(word: str) -> bool:
 
 def find_directives(markdown: str, page: str) -> list[Directive]:
     """Every directive in a page, in order; lines inside fenced code blocks are skipped."""
-    return [
+    return list(_directives(markdown, page))
+
+
+@lru_cache(maxsize=256)  # a build reads each page's directives for the page and its notebook
+def _directives(markdown: str, page: str) -> tuple[Directive, ...]:
+    return tuple(
         parse_line(text, page, number)
         for number, text in unfenced_lines(markdown)
-        if START.match(text)
-    ]
+        if "llmdocs" in text and START.match(text)
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 DEVICES = ("auto", "cpu", "cuda")
 
 
+@cache  # a process keeps the packages it imported; finding a version scans sys.path (1 ms)
 def package_version(name: str) -> str:
     """Installed version of a distribution, or 'absent'."""
     try:

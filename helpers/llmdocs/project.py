@@ -50,7 +50,7 @@ class Project:
             raise ChapterError(
                 f"{self.relative(path)}: unknown chapter {name!r} (known chapters: {known})"
             )
-        return load_chapter(path, self.relative(path))
+        return load_chapter(path, path.relative_to(self.root).as_posix())
 
     def relative(self, path: Path) -> str:
         """``path`` as messages show it: relative to the root (never absolute inside it)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from html import escape
 from pathlib import Path
@@ -77,6 +78,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.code_blocks = CodeBlocks(
             self.project.root / ".llmdocs-cache", config.markdown_extensions, config.mdx_configs
         )
+        config.mdx_configs.update(self.code_blocks.configs())  # the cells' fence kind
         if ASSET not in config.extra_css:
             config.extra_css.append(ASSET)
         return config
@@ -85,10 +87,13 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if not self.config.enabled:
             return
         assert self.project is not None
-        self.lookup = Lookup(self.project, self.config.profile, self.config.device)
-        self.playground = Playground(self.project)
-        for message in self.playground.problems():  # Python vs the browser's tokenizer
-            log.warning("llmdocs: %s", message)
+        # static-i18n builds each language with this same instance: one check, one lookup.
+        if self.lookup is None:
+            self.lookup = Lookup(self.project, self.config.profile, self.config.device)
+        if self.playground is None:
+            self.playground = Playground(self.project)
+            for message in self.playground.problems():  # Python vs the browser's tokenizer
+                log.warning("llmdocs: %s", message)
         if not self.executing:
             return
         statuses = [self.lookup.status(name) for name in self.project.chapter_names()]
@@ -147,15 +152,23 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
 
     on_files = CombinedEvent(_add_files, _add_notebook_pages)
 
-    def on_page_markdown(
+    @event_priority(100)  # before the other plugins read the notebook as if it were Markdown
+    def _notebook_markdown(
         self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
-        if not self.config.enabled:
+        if not self.config.enabled or not isinstance(page.file, NotebookPage):
             return markdown
-        if isinstance(page.file, NotebookPage):
-            # A notebook repeats its page, so it stays out of search: its Chinese headings
-            # get no unique ids, and Material's search breaks on repeated locations.
-            page.meta["search"] = {"exclude": True}
+        # A notebook repeats its page, so it stays out of search: its Chinese headings
+        # get no unique ids, and Material's search breaks on repeated locations.
+        page.meta["search"] = {"exclude": True}
+        # What MkDocs read is the notebook's JSON, which mkdocs-jupyter renders from the file
+        # itself; other plugins would only scan it line by line (static-i18n: 14 ms a build).
+        return ""
+
+    def _page_markdown(
+        self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str | None:
+        if not self.config.enabled or isinstance(page.file, NotebookPage):
             return markdown
         assert self.lookup is not None
         source = page.file.src_uri
@@ -188,6 +201,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if has_markers(text):  # the performance page: tables from benchmarks/results.json
             text = self._results(text, source, language)
         return text
+
+    on_page_markdown = CombinedEvent(_notebook_markdown, _page_markdown)
 
     def _with_shared_heading_ids(self, markdown: str, page: Page) -> str:
         """Give headings the ids their translation uses too (see anchors)."""
@@ -271,6 +286,12 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.stash[key] = html
         return key
 
+    def _stash_keys(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """A stashed fragment's key alone in its paragraph, then anywhere. Each starts with
+        a literal, which the regex engine finds as fast as `str.find`."""
+        key = rf"(?P<key>llmdocs{self.token}x\d+x)"
+        return re.compile(rf"<p>{key}</p>"), re.compile(key)
+
     def on_page_content(
         self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
@@ -278,15 +299,9 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             return html
         if isinstance(page.file, NotebookPage):
             return self._finish_notebook_page(html, page)
-        if self.code_blocks is not None:
-            html, missed = self.code_blocks.place(html)
-            if missed:
-                log.warning("llmdocs: %s: the code of %d cell(s) is shown unhighlighted: "
-                            "another extension changed how its code block renders",
-                            page.file.src_uri, missed)
-        for key, fragment in self.stash.items():
-            if key in html:
-                html = html.replace(f"<p>{key}</p>", fragment).replace(key, fragment)
+        if self.stash:  # two passes over the page, whatever the number of fragments
+            for keys in self._stash_keys():
+                html = keys.sub(lambda m: self.stash.get(m["key"], m[0]), html)
         if self.playground is not None:
             html = self.playground.page_html(html, _language(page, config), page.url, log.warning)
         return html

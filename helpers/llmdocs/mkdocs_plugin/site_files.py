@@ -20,12 +20,17 @@ class SiteFiles:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}  # site path → bytes
         self.default_404: bytes | None = None
+        # Every notebook page inlines the same stylesheet: hash and encode it once.
+        self._shared_styles: dict[str, str] = {}  # stylesheet → its site path
 
     def add(self, payload: bytes, extension: str, page_url: str) -> str:
         """Register ``payload``; return its URL relative to the page at ``page_url``."""
+        return get_relative_url(self._register(payload, extension), page_url)
+
+    def _register(self, payload: bytes, extension: str) -> str:
         name = f"{FOLDER}/{hashlib.sha256(payload).hexdigest()[:16]}{extension}"
         self.files[name] = payload
-        return get_relative_url(name, page_url)
+        return name
 
     def image_src(self, page_url: str) -> Callable[[str, bytes], str]:
         """Figures as files linked from the page.
@@ -48,19 +53,35 @@ class SiteFiles:
         parts: list[str] = []
         position = 0
         while (start := html.find(STYLE_OPEN, position)) != -1:
-            end = html.find(STYLE_CLOSE, start)
-            if end == -1:
-                break
-            css = html[start + len(STYLE_OPEN) : end]
+            css_start = start + len(STYLE_OPEN)
+            css, name = self._known_style(html, css_start)
+            if not css:
+                end = html.find(STYLE_CLOSE, css_start)
+                if end == -1:
+                    break
+                css = html[css_start:end]
+            end = css_start + len(css)
             parts.append(html[position:start])
             if len(css) < SHARED_STYLE_MIN:
                 parts.append(html[start : end + len(STYLE_CLOSE)])
             else:
-                url = self.add(css.encode("utf-8"), ".css", page_url)
+                if not name:
+                    name = self._shared_styles[css] = self._register(css.encode("utf-8"), ".css")
+                url = get_relative_url(name, page_url)
                 parts.append(f'<link rel="stylesheet" href="{url}">')
             position = end + len(STYLE_CLOSE)
         parts.append(html[position:])
         return "".join(parts)
+
+    def _known_style(self, html: str, at: int) -> tuple[str, str]:
+        """A stylesheet already shared that ``html`` holds at ``at``, and its site path.
+
+        Comparing in place is one pass over the stylesheet (575 KB); finding its end and
+        hashing it would be three."""
+        for css, name in self._shared_styles.items():
+            if html.startswith(css, at) and html.startswith(STYLE_CLOSE, at + len(css)):
+                return css, name
+        return "", ""
 
     def write(self, config: MkDocsConfig) -> None:
         """Write the registered files (unchanged ones are left alone) and the 404 pages."""
