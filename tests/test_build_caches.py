@@ -140,11 +140,14 @@ def test_a_warm_build_is_the_same_site_as_one_without_caches(tmp_path: Path) -> 
     pages = len(list((project / "docs").glob("*.md")))  # each page in its language
     assert len(list((project / ".cache" / "search").glob("*.json"))) == pages  # notebooks: none
     assert list((project / ".llmdocs-cache" / "code-html").glob("*.json"))
+    notebook_pages = project / ".llmdocs-cache" / "notebook-pages"
+    assert len(list(notebook_pages.glob("*.json"))) == len(list(tmp_path.glob("cold/**/*.ipynb")))
     warm = build(project, site_dir=tmp_path / "warm")
     assert warm.returncode == 0, warm.log
     replace_in(project / "mkdocs.yml", "  - hooks/search_cache.py\n", "")
-    for folder in (project / ".cache" / "search", project / ".llmdocs-cache" / "code-html"):
-        for path in folder.glob("*.json"):
+    for folder in (project / ".cache" / "search", project / ".llmdocs-cache" / "code-html",
+                   notebook_pages):
+        for path in folder.iterdir():
             path.unlink()
     uncached = build(project, site_dir=tmp_path / "uncached")
     assert uncached.returncode == 0, uncached.log
@@ -154,9 +157,32 @@ def test_a_warm_build_is_the_same_site_as_one_without_caches(tmp_path: Path) -> 
     assert _search_indexes(tmp_path / "warm") == indexes
     assert _search_indexes(tmp_path / "cold") == indexes
     assert _pages(tmp_path / "warm") == _pages(tmp_path / "uncached")
+    assert _assets(tmp_path / "warm") == _assets(tmp_path / "uncached")
 
 
-def test_an_edited_page_is_indexed_again(tmp_path: Path) -> None:
+def _assets(site: Path) -> dict[str, bytes]:
+    """The files the plugin adds (figures, the notebooks' shared stylesheet)."""
+    return {str(p.relative_to(site)): p.read_bytes()
+            for p in sorted((site / "assets" / "llmdocs").iterdir())}
+
+
+def test_a_damaged_notebook_page_cache_renders_the_page_again(tmp_path: Path) -> None:
+    project = copy_real_site(tmp_path)
+    assert build(project, site_dir=tmp_path / "first").returncode == 0
+    kept = project / ".llmdocs-cache" / "notebook-pages"
+    for path in kept.glob("*.json"):
+        path.write_text(path.read_text(encoding="utf-8")[:100], encoding="utf-8")  # truncated
+    for path in kept.glob("*.css"):
+        path.write_bytes(b"body{}")  # no longer the stylesheet its name is the hash of
+    again = build(project, site_dir=tmp_path / "again")
+    assert again.returncode == 0, again.log
+    assert _pages(tmp_path / "again") == _pages(tmp_path / "first")
+    assert _assets(tmp_path / "again") == _assets(tmp_path / "first")
+    for path in kept.glob("*.css"):  # repaired
+        assert path.read_bytes() != b"body{}"
+
+
+def test_an_edited_page_is_indexed_and_rendered_again(tmp_path: Path) -> None:
     project = copy_real_site(tmp_path)
     assert build(project).returncode == 0
     replace_in(project / "docs" / "tokenizer.en.md", "\n\n", "\n\nQuokkaword appears here.\n\n")
@@ -165,6 +191,9 @@ def test_an_edited_page_is_indexed_again(tmp_path: Path) -> None:
     english = json.loads((project / "site" / "en" / "search" / "search_index.json").read_text())
     hits = [d["location"] for d in english["docs"] if "Quokkaword" in d["text"]]
     assert hits and all(location.startswith("tokenizer/") for location in hits)
+    # Its notebook is generated again, and its notebook page is not the one kept.
+    notebook = (project / "site" / "en" / "notebooks" / "tokenizer" / "index.html").read_text()
+    assert "Quokkaword" in notebook
 
 
 def test_prune_keeps_the_most_recently_used_files(tmp_path: Path) -> None:

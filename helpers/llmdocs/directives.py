@@ -24,6 +24,8 @@ CONTAINER = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|!!!|\?\?\?|===|\[\^[^\]]+\]:)"
 COMMENT = re.compile(r"<!--\s*(?P<word>[\w-]+)(?P<rest>.*?)(?:-->|$)")
 CODE_SPAN = re.compile(r"(`+).+?\1")
 REFERENCE_LIKE = re.compile(r"^\s*[\w-]+:[\w-]+")
+QUOTING = re.compile(r"[\"'\\]")
+SHELL_SPACE = re.compile(r"[ \t\r\n]+")  # what shlex splits on (not every Unicode space)
 
 
 class DirectiveError(LlmdocsError):
@@ -52,8 +54,10 @@ def parse_line(text: str, page: str, line: int) -> Directive:
     match = DIRECTIVE.match(text)
     if not match:
         raise DirectiveError(f"{malformed} {text.strip()!r}; {usage}")
+    body = match.group("body")
     try:
-        words = shlex.split(match.group("body"))
+        # shlex only where quotes or escapes need it (alt="…"): it reads a character at a time.
+        words = shlex.split(body) if QUOTING.search(body) else SHELL_SPACE.split(body.strip())
     except ValueError as exc:
         raise DirectiveError(f"{malformed} ({exc}); {usage}") from None
     reference = REFERENCE.match(words[0]) if words else None
@@ -96,7 +100,7 @@ def _scan(markdown: str) -> Iterator[tuple[int, str]]:
     containers: list[int] = []  # content indents of the open containers
     for number, text in enumerate(markdown.splitlines(), start=1):
         if fence is not None:
-            found_fence = FENCE.match(text)
+            found_fence = FENCE.match(text) if fence[0] in text else None
             if found_fence:
                 marker = found_fence["marker"]
                 # A closing fence: the same character, at least as long, no info string.
@@ -107,7 +111,8 @@ def _scan(markdown: str) -> Iterator[tuple[int, str]]:
             blank_before = True
             yield number, text
             continue
-        indent = len(text.expandtabs(4)) - len(text.expandtabs(4).lstrip())
+        expanded = text.expandtabs(4) if "\t" in text else text
+        indent = len(expanded) - len(expanded.lstrip())
         while containers and blank_before and indent < containers[-1]:
             containers.pop()
         base = containers[-1] if containers else 0
@@ -115,7 +120,7 @@ def _scan(markdown: str) -> Iterator[tuple[int, str]]:
             in_code, blank_before = True, False
             continue
         in_code, blank_before = False, False
-        found_fence = FENCE.match(text)
+        found_fence = FENCE.match(text) if "`" in text or "~" in text else None
         if found_fence:
             fence = found_fence["marker"]
             continue

@@ -28,8 +28,8 @@ from .code_blocks import CodeBlocks
 from .config import LlmdocsConfig
 from .dependencies import mark_modified
 from .lookup import Lookup
+from .notebook_content import NotebookContent
 from .notebook_files import NotebookPage, NotebookPages
-from .notebook_page import fix_headings, localize_links
 from .playground import Playground
 from .results import has_markers, render_markers
 from .site_files import SiteFiles
@@ -59,6 +59,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.site_files = SiteFiles()
         self.playground: Playground | None = None
         self.code_blocks: CodeBlocks | None = None
+        self.notebook_content: NotebookContent | None = None
 
     @property
     def executing(self) -> bool:
@@ -137,6 +138,10 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             assert self.project is not None and self.lookup is not None
             self.notebooks = NotebookPages(self.project, self.lookup)
             self.notebooks.add_files(files, config)
+            self.notebook_content = NotebookContent(
+                self.project.root / ".llmdocs-cache", self.site_files, self.notebooks.site.url,
+                dict(config.plugins["mkdocs-jupyter"].config),
+            )
         return files
 
     @event_priority(-110)  # after mkdocs-static-i18n (-100): see notebook_files for why
@@ -306,17 +311,15 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             html = self.playground.page_html(html, _language(page, config), page.url, log.warning)
         return html
 
-    def _finish_notebook_page(self, html: str, page: Page) -> str:
-        """Shared ids and TOC, relative site links, chapter and previous/next links."""
-        from mkdocs.structure.toc import get_toc
+    @event_priority(-10)  # after mkdocs-jupyter (0) has given the page its render
+    def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page | None:
+        if isinstance(page.file, NotebookPage) and self.notebook_content is not None:
+            self.notebook_content.wrap(page)
+        return page
 
+    def _finish_notebook_page(self, html: str, page: Page) -> str:
+        """The chapter and previous/next links above the finished notebook (notebook_content)."""
         assert isinstance(page.file, NotebookPage) and self.notebooks is not None
-        html = self.site_files.share_styles(html, page.url)
-        html = localize_links(html, self.notebooks.site.url, page.url)
-        html, toc = fix_headings(html)
-        if toc:
-            page.toc = get_toc(toc)
-            page.title = toc[0]["name"] if toc[0]["level"] == 1 else page.title
         return self.notebooks.nav_html(page.file, page.url) + html
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
@@ -325,6 +328,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.site_files.write(config)
         if self.code_blocks is not None:
             self.code_blocks.prune()
+        if self.notebook_content is not None:
+            self.notebook_content.prune()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:

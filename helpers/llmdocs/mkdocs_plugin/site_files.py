@@ -27,8 +27,16 @@ class SiteFiles:
         """Register ``payload``; return its URL relative to the page at ``page_url``."""
         return get_relative_url(self._register(payload, extension), page_url)
 
+    def restore(self, name: str, payload: bytes) -> bool:
+        """Register a file kept from an earlier build under its site path, if its bytes are
+        still the ones the path names."""
+        if name != _named(payload, Path(name).suffix):
+            return False
+        self.files[name] = payload
+        return True
+
     def _register(self, payload: bytes, extension: str) -> str:
-        name = f"{FOLDER}/{hashlib.sha256(payload).hexdigest()[:16]}{extension}"
+        name = _named(payload, extension)
         self.files[name] = payload
         return name
 
@@ -112,3 +120,7 @@ class SiteFiles:
         target.write_bytes(root_404.read_bytes())
         if self.default_404 is not None:
             root_404.write_bytes(self.default_404)
+
+
+def _named(payload: bytes, extension: str) -> str:
+    return f"{FOLDER}/{hashlib.sha256(payload).hexdigest()[:16]}{extension}"
