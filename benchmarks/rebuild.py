@@ -187,6 +187,7 @@ def rebuild_costs(site: Path, repeats: int) -> None:
            "开启与关闭各自最快一次之比（受干扰最少）", min(times["on"]) / min(times["off"]))
     record("build_spread", "Plugin-off builds, fastest – slowest", "插件关闭的构建，最快 – 最慢",
            f"{min(times['off']):.2f} – {max(times['off']):.2f} s")
+    instruction_counts(site, variants)
     record("cells_no_change", "Cells executed by a no-change rebuild",
            "无改动重建执行的单元数", cells, target="0")
 
@@ -205,6 +206,46 @@ def rebuild_costs(site: Path, repeats: int) -> None:
     record("snippet_edit", "Chapters re-run after editing one lm-head cell (cells)",
            "修改 lm-head 的一个单元后重跑的章节（单元数）", f"{chapters} ({count})",
            target="lm-head")
+
+
+def instruction_counts(site: Path, variants: dict[str, str]) -> None:
+    """The same builds counted in instructions (valgrind's callgrind): the same code and
+    inputs give the same count to within a few in ten thousand, whatever else the machine
+    does, where the wall times above vary by a third. Two builds run at once, each about
+    50 times slower than natively. Skipped where valgrind is not installed.
+
+    Instructions are not time: a memory copy or a SHA-256 counts differently from the
+    interpreter's work (valgrind hides the CPU's SHA instructions, so hashing counts about
+    ten times what it costs natively), so this ratio is a check on the wall-time one, not a
+    replacement for it."""
+    if shutil.which("valgrind") is None:
+        print("  instructions: not measured (valgrind is not installed)", flush=True)
+        return
+    env = {**ENV, "LLMDOCS_EXECUTE": "1", "PYTHONHASHSEED": "0"}
+    runs = {
+        name: subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+             str(BIN / "python"), "-m", "mkdocs", "build", "-q", "-f", variants[name],
+             "-d", f"site-{name}"],
+            cwd=site, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for name in ("on", "off")
+    }
+    counts = {name: _main_instructions(run.communicate()[1]) for name, run in runs.items()}
+    record("instructions_on", "Instructions of a no-change build, plugin on (callgrind)",
+           "无改动构建执行的指令数，插件开启（callgrind）", counts["on"] / 1e9, "× 10⁹")
+    record("instructions_off", "The same, plugin off", "同上，插件关闭",
+           counts["off"] / 1e9, "× 10⁹")
+    record("instructions_ratio", "Their ratio on / off (deterministic)",
+           "两者之比（开启 / 关闭，结果确定）", counts["on"] / counts["off"], "", "≤ 1.05", 3)
+
+
+def _main_instructions(log: str) -> int:
+    """The instruction count of the build's own process (forked workers report theirs too)."""
+    main = re.search(r"^==(\d+)== Command:", log, re.MULTILINE)
+    total = main and re.search(rf"^=={main[1]}== I\s+refs:\s+([\d,]+)", log, re.MULTILINE)
+    if not total:
+        raise SystemExit("valgrind did not report the build's instruction count:\n" + log[-2000:])
+    return int(total[1].replace(",", ""))
 
 
 def writer_loop(site: Path, edits: int) -> None:

@@ -107,7 +107,11 @@ class NotebookPages:
         """Everything a generated notebook depends on, hashed."""
         digest = hashlib.sha256()
         stored = store_path(self.project.store_dir, source.chapter)
-        for part in (__version__, repr(source), repr(self.site), repr(install),
+        # The page texts themselves: repr() would copy each one, checking every character.
+        fields = (source.chapter, source.language, source.page, source.markdown,
+                  "\0" if source.english is None else source.english,
+                  "\0" if source.other is None else source.other)
+        for part in (__version__, *fields, repr(self.site), repr(install),
                      self.project.chapter_path(source.chapter).read_text(encoding="utf-8")):
             digest.update(part.encode("utf-8") + b"\0")
         digest.update(stored.read_bytes() if stored.is_file() else b"")
