@@ -8,8 +8,10 @@ so that edits (each a new key) do not grow a folder without end.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +47,11 @@ def prune(folder: Path, keep: int) -> None:
     except OSError:
         pass
 
+
+@cache
+def code_digest(*sources: Path) -> str:
+    """A hash of the code that produces a cached value: a change to it computes the value again."""
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.read_bytes() + b"\0")
+    return digest.hexdigest()

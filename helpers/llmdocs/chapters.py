@@ -162,8 +162,7 @@ def _saved_path(path: Path, data: bytes) -> Path:
 def _parser_version() -> str:
     from .environment import package_version
 
-    own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    return f"{own} jupytext {package_version('jupytext')}"
+    return f"{build_cache.code_digest(Path(__file__))} jupytext {package_version('jupytext')}"
 
 
 def _to_saved(chapter: Chapter) -> dict[str, Any]:

@@ -31,8 +31,8 @@ from ..render import code_markdown
 
 # The packages whose output the cached HTML is.
 RENDERERS = ("markdown", "pygments", "pymdown-extensions")
-# Both render fences the way the placeholder needs; with plain `fenced_code` the page
-# highlights the code itself.
+# Both are needed for the cells' own fence kind (a superfences custom fence, numbered as
+# pymdownx.highlight numbers blocks); with plain `fenced_code` the page highlights the code.
 NEEDED = ("pymdownx.superfences", "pymdownx.highlight")
 # The fence kind whose blocks `CodeBlocks.format` renders.
 FENCE = "llmdocs-cell"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,9 @@ JUPYTER_SETTINGS = (
     "toc_depth", "ignore_h1_titles",
 )
 RENDERERS = ("mkdocs-jupyter", "nbconvert", "pygments")
+# The code that finishes a page: a change to it renders every page again.
+FINISHING_CODE = tuple(Path(__file__).resolve().parent / name for name in
+                       ("notebook_content.py", "notebook_page.py", "site_files.py"))
 # Pages kept (the most recently used): each language's notebooks, many edits over.
 KEEP = 200
 
@@ -51,7 +53,8 @@ class NotebookContent:
         self.site_url = site_url
         self._settings = json.dumps(
             [{name: jupyter_config.get(name) for name in JUPYTER_SETTINGS},
-             [package_version(name) for name in RENDERERS], _finishing_code(), site_url],
+             [package_version(name) for name in RENDERERS],
+             build_cache.code_digest(*FINISHING_CODE), site_url],
             sort_keys=True, default=str,
         )
 
@@ -64,13 +67,13 @@ class NotebookContent:
             if path is not None and self._restore(page, path):
                 return
             jupyter_render(config, files)
-            self.finish(page)
+            toc = self._finish(page)
             if path is not None:
-                self._save(page, path)
+                self._save(page, path, toc)
 
         page.render = render  # type: ignore[method-assign]
 
-    def finish(self, page: Page) -> None:
+    def _finish(self, page: Page) -> list[Any]:
         """Shared stylesheet, relative site links, shared heading ids and their TOC."""
         html = self.site_files.share_styles(page.content or "", page.url)
         html = localize_links(html, self.site_url, page.url)
@@ -79,7 +82,7 @@ class NotebookContent:
         if toc:
             page.toc = get_toc(toc)
             page.title = toc[0]["name"] if toc[0]["level"] == 1 else page.title
-        page.llmdocs_toc = toc  # type: ignore[attr-defined]
+        return toc
 
     def prune(self) -> None:
         build_cache.prune(self.folder, KEEP)
@@ -123,7 +126,7 @@ class NotebookContent:
         kept.unlink(missing_ok=True)  # damaged: the next render keeps it again
         return False
 
-    def _save(self, page: Page, path: Path) -> None:
+    def _save(self, page: Page, path: Path, toc: list[Any]) -> None:
         styles = [name for name in self.site_files.files
                   if name.endswith(".css") and Path(name).name in (page.content or "")]
         for name in styles:  # only on a render, so reading the kept copy back is cheap enough
@@ -135,16 +138,6 @@ class NotebookContent:
             except OSError:
                 return
         build_cache.save(path, {
-            "content": page.content, "toc": getattr(page, "llmdocs_toc", []),
+            "content": page.content, "toc": toc,
             "title": page.title if isinstance(page.title, str) else None, "styles": styles,
         })
-
-
-@cache
-def _finishing_code() -> str:
-    """A hash of the code that finishes a page: a change to it renders every page again."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("notebook_content.py", "notebook_page.py", "site_files.py"):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()

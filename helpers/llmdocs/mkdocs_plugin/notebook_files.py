@@ -23,7 +23,6 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from .. import __version__
-from ..errors import ChapterError
 from ..notebook_plan import (
     Site,
     Source,
@@ -84,9 +83,8 @@ class NotebookPages:
         install = install_lines(self.project, self.site)
         self.sources = []
         for source in choose_sources(pages):
-            try:
-                chapter = self.project.chapter(source.chapter)
-            except ChapterError:
+            chapter = self.lookup.chapter(source.chapter)
+            if chapter is None:
                 continue  # the page's directive reports the unknown chapter
             self.sources.append(source)
             if building and source.language and source.language != building:
