@@ -72,6 +72,11 @@ def copy_site(into: Path) -> Path:
     shutil.copytree(ROOT, site, ignore=shutil.ignore_patterns(
         ".git", ".venv", "site", ".llmdocs-cache", "__pycache__", "*.pyc", ".mypy_cache",
         ".ruff_cache", ".pytest_cache"))
+    # A history of its own, as a checkout has: without one, every page's "last updated" is the
+    # time of its build, and no build could reuse a page rendered by the one before.
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "benchmark copy"]):
+        subprocess.run([*git, *command], cwd=site, check=True, capture_output=True)
     return site
 
 
@@ -158,6 +163,7 @@ def rebuild_costs(site: Path, repeats: int) -> None:
     variants = {
         "on": "mkdocs.yml",
         "no-notebooks": _variant(site, original, "notebooks: false"),
+        "not-kept": _variant(site, original, "keep_renders: false"),
         "off": _variant(site, original, "enabled: false"),
     }
     # Interleaved, so that a slow spell of the machine hits every variant alike, and in the
@@ -171,7 +177,8 @@ def rebuild_costs(site: Path, repeats: int) -> None:
             wall, out = run([str(BIN / "mkdocs"), "build", "-f", config], site, execute)
             times[name].append(wall)
             log = out if name == "on" else log
-    with_plugin, no_notebooks, without = (statistics.median(times[n]) for n in variants)
+    with_plugin, no_notebooks, not_kept, without = (
+        statistics.median(times[n]) for n in variants)
     cells, _ = cells_executed(log)
     record("build_on", f"No-change `mkdocs build`, plugin on (median of {repeats}, interleaved)",
            f"无改动的 `mkdocs build`，插件开启（交替运行 {repeats} 次的中位数）", with_plugin, "s")
@@ -183,6 +190,10 @@ def rebuild_costs(site: Path, repeats: int) -> None:
            "插件开启但不生成笔记本页面（`notebooks: false`）", no_notebooks, "s")
     record("build_no_notebooks_ratio", "Its ratio to plugin off", "它与插件关闭之比",
            no_notebooks / without)
+    record("build_not_kept", "Plugin on, every page rendered again (`keep_renders: false`)",
+           "插件开启，但每个页面都重新渲染（`keep_renders: false`）", not_kept, "s")
+    record("build_not_kept_ratio", "Its ratio to plugin off", "它与插件关闭之比",
+           not_kept / without)
     # The machine is shared: the same build takes from 3.2 to 5.3 s within an hour, and the
     # median ratio of one run moved from 0.98 to 1.22 over four runs of the same code. The
     # fastest runs are the least disturbed, so their ratio is shown too, with the spread.
@@ -225,6 +236,9 @@ def instruction_counts(site: Path, variants: dict[str, str]) -> None:
         print("  instructions: not measured (valgrind is not installed)", flush=True)
         return
     env = {**ENV, "LLMDOCS_EXECUTE": "1", "PYTHONHASHSEED": "0"}
+    for name in ("on", "off"):  # another site folder is another setting: a warm cache for it
+        run([str(BIN / "mkdocs"), "build", "-q", "-f", variants[name], "-d", f"site-{name}"],
+            site, env)
     runs = {
         name: subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",

@@ -1,7 +1,8 @@
 """What builds keep for the next build changes nothing in the site, only its speed.
 
-The cell code's highlighted HTML (`mkdocs_plugin/code_blocks.py`) and each page's search
-entries (`hooks/search_cache.py`) are kept across builds. These tests render and build for
+The cell code's highlighted HTML (`mkdocs_plugin/code_blocks.py`), each page's search
+entries (`hooks/search_cache.py`) and rendered pages (`mkdocs_plugin/rendered_pages.py`, with
+tests of their own) are kept across builds. These tests render and build for
 real: the HTML placed from the cache equals what the page renders itself, and the site built
 from a warm cache equals one built without the cache.
 """
@@ -145,8 +146,10 @@ def test_a_warm_build_is_the_same_site_as_one_without_caches(tmp_path: Path) -> 
     warm = build(project, site_dir=tmp_path / "warm")
     assert warm.returncode == 0, warm.log
     replace_in(project / "mkdocs.yml", "  - hooks/search_cache.py\n", "")
+    plugin = "  - llmdocs:\n"
+    replace_in(project / "mkdocs.yml", plugin, plugin + "      keep_renders: false\n")
     for folder in (project / ".cache" / "search", project / ".llmdocs-cache" / "code-html",
-                   notebook_pages):
+                   notebook_pages, project / ".llmdocs-cache" / "rendered-pages"):
         for path in folder.iterdir():
             path.unlink()
     uncached = build(project, site_dir=tmp_path / "uncached")

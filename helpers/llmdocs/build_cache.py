@@ -18,30 +18,44 @@ from typing import Any
 
 def load(path: Path) -> Any | None:
     """The value saved at ``path``, or None when there is none or it cannot be read."""
+    text = load_text(path)
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-        os.utime(path)
-    except (OSError, ValueError):
+        return None if text is None else json.loads(text)
+    except ValueError:
         return None
-    return value
 
 
 def save(path: Path, value: Any) -> None:
     """Save ``value`` at ``path`` atomically (a reader never sees half a file)."""
+    save_text(path, json.dumps(value, ensure_ascii=False))
+
+
+def load_text(path: Path) -> str | None:
+    """The text saved at ``path`` (by `save_text`), or None; marks it as used, as `load` does."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        os.utime(path)
+    except (OSError, ValueError):
+        return None
+    return text
+
+
+def save_text(path: Path, text: str) -> None:
+    """Save ``text`` at ``path`` atomically, as `save` does a JSON value."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, path)
     except OSError:
         pass
 
 
-def prune(folder: Path, keep: int) -> None:
-    """Delete all but the ``keep`` most recently used files of ``folder``."""
+def prune(folder: Path, keep: int, suffix: str = ".json") -> None:
+    """Delete all but the ``keep`` most recently used ``suffix`` files of ``folder``."""
     try:
         files = [(entry.stat().st_mtime_ns, entry.path) for entry in os.scandir(folder)
-                 if entry.name.endswith(".json")]
+                 if entry.name.endswith(suffix)]
         for _, path in sorted(files, reverse=True)[keep:]:
             os.unlink(path)
     except OSError:

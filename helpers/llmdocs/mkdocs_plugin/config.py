@@ -49,3 +49,7 @@ class LlmdocsConfig(Config):
     notebooks = c.Type(bool, default=True)
     """Generate one notebook per chapter and language (committed at notebooks/<language>/),
     rendered by mkdocs-jupyter."""
+
+    keep_renders = c.Type(bool, default=True)
+    """Keep the notebook pages' rendered HTML across builds, rendered again only when what
+    their templates read changed (rendered_pages)."""

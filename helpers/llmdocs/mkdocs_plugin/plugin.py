@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
-import secrets
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, CombinedEvent, event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 from ..anchors import heading_ids, with_heading_ids
@@ -31,6 +33,7 @@ from .lookup import Lookup
 from .notebook_content import NotebookContent
 from .notebook_files import NotebookPage, NotebookPages
 from .playground import Playground
+from .rendered_pages import RenderedPages
 from .results import has_markers, render_markers
 from .site_files import SiteFiles
 
@@ -55,11 +58,15 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.stash: dict[str, str] = {}
         self.provenance_shown = ""
         self.markdown_extensions: list[str] = []
-        self.token = secrets.token_hex(4)
+        # Fragments' keys start with this; a page's own, from its text (so no text can
+        # contain them), and the same in every build (so that page.markdown is: see
+        # rendered_pages).
+        self.token = ""
         self.site_files = SiteFiles()
         self.playground: Playground | None = None
         self.code_blocks: CodeBlocks | None = None
         self.notebook_content: NotebookContent | None = None
+        self.rendered_pages: RenderedPages | None = None
 
     @property
     def executing(self) -> bool:
@@ -82,7 +89,16 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         config.mdx_configs.update(self.code_blocks.configs())  # the cells' fence kind
         if ASSET not in config.extra_css:
             config.extra_css.append(ASSET)
+        if self.config.keep_renders:
+            self.rendered_pages = RenderedPages(self.project.root / ".llmdocs-cache")
         return config
+
+    def on_env(
+        self, env: Environment, /, *, config: MkDocsConfig, files: Files
+    ) -> Environment | None:
+        if self.config.enabled and self.rendered_pages is not None:
+            self.rendered_pages.add_template(env)
+        return env
 
     def on_pre_build(self, config: MkDocsConfig) -> None:
         if not self.config.enabled:
@@ -181,6 +197,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         # stash only ever holds this page's fragments.
         self.stash = {}
         self.provenance_shown = ""
+        self.token = hashlib.blake2b(markdown.encode("utf-8", "surrogatepass"),
+                                     digest_size=4).hexdigest()
         markdown = self._with_shared_heading_ids(markdown, page)
         try:
             directives = find_directives(markdown, source)
@@ -302,6 +320,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
     ) -> str | None:
         if not self.config.enabled:
             return html
+        if self.rendered_pages is not None:
+            self.rendered_pages.keep(page)
         if isinstance(page.file, NotebookPage):
             return self._finish_notebook_page(html, page)
         if self.stash:  # two passes over the page, whatever the number of fragments
@@ -310,6 +330,20 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if self.playground is not None:
             html = self.playground.page_html(html, _language(page, config), page.url, log.warning)
         return html
+
+    @event_priority(-1000)  # last: the key covers what every other plugin added
+    def on_page_context(
+        self, context: Any, /, *, page: Page, config: MkDocsConfig, nav: Navigation
+    ) -> Any:
+        if self.config.enabled and self.rendered_pages is not None:
+            return self.rendered_pages.context(context, page)
+        return context
+
+    @event_priority(1000)  # first: keep the theme's render, before any plugin changes it
+    def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str | None:
+        if self.config.enabled and self.rendered_pages is not None:
+            self.rendered_pages.rendered(output, page)
+        return output
 
     @event_priority(-10)  # after mkdocs-jupyter (0) has given the page its render
     def on_pre_page(self, page: Page, /, *, config: MkDocsConfig, files: Files) -> Page | None:
@@ -330,6 +364,8 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
             self.code_blocks.prune()
         if self.notebook_content is not None:
             self.notebook_content.prune()
+        if self.rendered_pages is not None:
+            self.rendered_pages.prune()
 
     def on_serve(self, server: Any, /, *, config: MkDocsConfig, builder: Any) -> Any:
         if self.config.enabled and self.project is not None:
