@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,14 +85,21 @@ def page_language(uri: str) -> str:
     return match["lang"] if match else ""
 
 
-def translations(page: Path) -> dict[str, str]:
-    """The other language versions of a docs page: 'x.zh.md' → {'en': <text of x.en.md>}."""
+def translations(page: Path, read: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The other language versions of a docs page: 'x.zh.md' → {'en': <text of x.en.md>}.
+
+    ``read``: the texts of every docs page by path, already read (a build reads them all);
+    without it, the folder is listed and the files read."""
     match = SUFFIX.match(page.name)
     if match is None:
         return {}
-    return {page_language(other.name): other.read_text(encoding="utf-8")
-            for other in sorted(page.parent.glob(f"{match['stem']}.*.md"))
-            if other != page and SUFFIX.match(other.name)}
+    if read is None:
+        read = {str(other): other.read_text(encoding="utf-8")
+                for other in page.parent.glob(f"{match['stem']}.*.md")}
+    prefix = str(page.parent / match["stem"]) + "."
+    return {page_language(Path(path).name): text for path, text in sorted(read.items())
+            if path.startswith(prefix) and path.endswith(".md") and path != str(page)
+            and Path(path).parent == page.parent and SUFFIX.match(Path(path).name)}
 
 
 def choose_sources(pages: dict[str, str]) -> list[Source]:

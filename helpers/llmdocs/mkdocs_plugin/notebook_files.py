@@ -70,14 +70,17 @@ class NotebookPages:
         self.site = Site()
         self.sources: list[Source] = []
         self.titles: dict[str, str] = {}  # page uri → its H1
+        self.texts: dict[str, str] = {}  # every docs page's text, by its path
 
     def add_files(self, files: Files, config: MkDocsConfig) -> None:
         """Generate (when their inputs changed) the notebooks of the language being built."""
         self.site = site_from_config(config)
         pages = {}
+        self.texts = {}
         for file in files.documentation_pages():
             if file.abs_src_path is not None and file.src_uri.endswith(".md"):
-                pages[file.src_uri] = Path(file.abs_src_path).read_text(encoding="utf-8")
+                text = Path(file.abs_src_path).read_text(encoding="utf-8")
+                pages[file.src_uri] = self.texts[str(Path(file.abs_src_path))] = text
         self.titles = {uri: _title(markdown) for uri, markdown in pages.items()}
         building = getattr(config.plugins.get("i18n"), "current_language", None)
         install = install_lines(self.project, self.site)

@@ -40,6 +40,11 @@ from .site_files import SiteFiles
 log = logging.getLogger("mkdocs.plugins.llmdocs")
 ASSET = "assets/llmdocs.css"
 TRUE = ("1", "true", "yes", "on")
+# A stashed fragment's key alone in its paragraph, then anywhere (any page's token: only this
+# page's keys are in the stash, the others stay as they are). Each starts with a literal,
+# which the regex engine finds as fast as `str.find`.
+_KEY = r"(?P<key>llmdocs[0-9a-f]{8}x\d+x)"
+STASH_KEYS = (re.compile(rf"<p>{_KEY}</p>"), re.compile(_KEY))
 
 
 class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
@@ -199,13 +204,15 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.provenance_shown = ""
         self.token = hashlib.blake2b(markdown.encode("utf-8", "surrogatepass"),
                                      digest_size=4).hexdigest()
-        markdown = self._with_shared_heading_ids(markdown, page)
+        # Read before the heading ids are added (they change no line's number): the text
+        # notebook_files scanned already, so its scan is reused.
         try:
             directives = find_directives(markdown, source)
         except DirectiveError as exc:
             raise PluginError(str(exc)) from None
         for message in near_misses(markdown, source):  # a typo must not vanish silently
             log.warning("%s", message)
+        markdown = self._with_shared_heading_ids(markdown, page)
         language = _language(page, config)
         lines = markdown.splitlines()
         for directive in directives:  # one line each: replacing keeps the numbering
@@ -232,7 +239,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         source = page.file.abs_src_path
         if source is None or "attr_list" not in self.markdown_extensions:
             return markdown
-        others = translations(Path(source))
+        others = translations(Path(source), self.notebooks.texts if self.notebooks else None)
         english = markdown if page_language(page.file.src_uri) == "en" else others.get("en")
         other = next(iter(others.values()), None)
         return with_heading_ids(markdown, heading_ids(markdown, english, other))
@@ -309,12 +316,6 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         self.stash[key] = html
         return key
 
-    def _stash_keys(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
-        """A stashed fragment's key alone in its paragraph, then anywhere. Each starts with
-        a literal, which the regex engine finds as fast as `str.find`."""
-        key = rf"(?P<key>llmdocs{self.token}x\d+x)"
-        return re.compile(rf"<p>{key}</p>"), re.compile(key)
-
     def on_page_content(
         self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str | None:
@@ -325,7 +326,7 @@ class LlmdocsPlugin(BasePlugin[LlmdocsConfig]):
         if isinstance(page.file, NotebookPage):
             return self._finish_notebook_page(html, page)
         if self.stash:  # two passes over the page, whatever the number of fragments
-            for keys in self._stash_keys():
+            for keys in STASH_KEYS:
                 html = keys.sub(lambda m: self.stash.get(m["key"], m[0]), html)
         if self.playground is not None:
             html = self.playground.page_html(html, _language(page, config), page.url, log.warning)
