@@ -208,3 +208,13 @@ def test_prune_keeps_the_most_recently_used_files(tmp_path: Path) -> None:
     assert build_cache.load(tmp_path / "0.json") == 0  # reading it makes it the newest
     build_cache.prune(tmp_path, 3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["0.json", "3.json", "4.json"]
+
+
+def test_kept_text_comes_back_as_it_was_saved(tmp_path: Path) -> None:
+    from llmdocs import build_cache
+
+    text = "line\r\nwindows\rold mac\n中文 \u2028 end"
+    build_cache.save_text(tmp_path / "kept.html", text)
+    assert build_cache.load_text(tmp_path / "kept.html") == text  # no newline translation
+    build_cache.save_text(tmp_path / "odd.html", "a lone surrogate \ud800")
+    assert build_cache.load_text(tmp_path / "odd.html") is None  # not kept, no crash

@@ -31,9 +31,12 @@ def save(path: Path, value: Any) -> None:
 
 
 def load_text(path: Path) -> str | None:
-    """The text saved at ``path`` (by `save_text`), or None; marks it as used, as `load` does."""
+    """The text saved at ``path`` (by `save_text`), or None; marks it as used, as `load` does.
+
+    Bytes, decoded: text mode would turn a saved "\\r\\n" into "\\n", and its newline
+    translation took twice as long as reading and decoding (kept page renders, 4.6 MB)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
         os.utime(path)
     except (OSError, ValueError):
         return None
@@ -45,9 +48,9 @@ def save_text(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
+        temporary.write_bytes(text.encode("utf-8"))
         os.replace(temporary, path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: text that UTF-8 cannot hold (a lone surrogate)
         pass
 
 
