@@ -11,8 +11,9 @@ What the key leaves out, and why:
 - `build_date_utc` (the time of this build): MkDocs offers it to every template, but the
   pages' templates of Material and MkDocs do not read it (MkDocs's sitemap.xml does, and that
   is not a page). A custom_dir template that names it makes every page unkeyable.
-- The theme's packaged templates, and the code of plugins and hooks that add filters: their
-  installed versions (and the bytes of the hooks and of the custom_dir) stand for them.
+- The theme's packaged templates, and the code of plugins and hooks that add filters: the
+  `NAME-VERSION.dist-info` entries of the folders they are installed in (and the bytes of
+  the hooks and of the custom_dir) stand for them.
 - Changes made while pages are being built: the settings, navigation and page list are
   described once per language build, when its first page is rendered. static-i18n rewrites
   `extra` and the theme's settings for each page, so those two are described with every page;
@@ -43,7 +44,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import AnchorLink, TableOfContents
 from mkdocs.theme import Theme
 
-# The render machinery outside the site's own files: its versions stand for its code.
+# The render machinery outside the site's own files: its installed versions stand for its code.
 RENDERING = ("mkdocs", "material", "jinja2", "markupsafe")
 LEFT_OUT = frozenset({"build_date_utc"})
 JSON_SCALARS = frozenset({str, int, float, bool})
@@ -241,11 +242,12 @@ def _theme(theme: Theme) -> Any:
         for folder, _, names in sorted(os.walk(custom)):
             for name in sorted(names):
                 path = Path(folder, name)
-                files[path.relative_to(custom).as_posix()] = _file_digest(str(path))
-                if any(word.encode() in path.read_bytes() for word in LEFT_OUT):
+                data = path.read_bytes()  # read once: hashed, and searched for what is left out
+                if any(word.encode() in data for word in LEFT_OUT):
                     raise Unkeyable(f"{path} reads {', '.join(sorted(LEFT_OUT))}")
-    return {"name": theme.name, "dirs": list(theme.dirs), "vars": _plain(dict(theme.items())),
-            "custom_dir": files}
+                files[path.relative_to(custom).as_posix()] = hashlib.sha256(data).hexdigest()
+    # The theme's settings are described with each page (page_key): a plugin may change them.
+    return {"name": theme.name, "dirs": list(theme.dirs), "custom_dir": files}
 
 
 def _file_digest(path: str | None) -> str | None:
